@@ -1,0 +1,167 @@
+#include "args.h"
+
+#include <cmath>
+#include <climits>
+#include <string>
+
+#include "errors.h"
+
+namespace iomux {
+
+static std::string Ordinal(const char* what) { return std::string(what); }
+
+sys::fd_t ToFd(Napi::Env env, Napi::Value v, const char* what) {
+  if (!v.IsNumber()) ThrowTypeError(env, Ordinal(what) + " must be an integer file descriptor");
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!std::isfinite(d) || std::trunc(d) != d) ThrowTypeError(env, Ordinal(what) + " must be an integer file descriptor");
+  if (d < 0) ThrowRangeError(env, Ordinal(what) + " must be >= 0, got " + std::to_string((long long)d));
+#ifdef _WIN32
+  // SOCKET values are pointer-sized but stay far below 2^53.
+  if (d > 9007199254740991.0) ThrowRangeError(env, Ordinal(what) + " is out of range");
+#else
+  if (d > INT_MAX) ThrowRangeError(env, Ordinal(what) + " is out of range (> " + std::to_string(INT_MAX) + ")");
+#endif
+  return sys::fd_t(d);
+}
+
+sys::fd_t ArgFd(const Napi::CallbackInfo& info, size_t i, const char* what) { return ToFd(info.Env(), info[i], what); }
+
+int64_t ArgInt(const Napi::CallbackInfo& info, size_t i, const char* what, int64_t lo, int64_t hi) {
+  Napi::Value v = info[i];
+  if (!v.IsNumber()) ThrowTypeError(info.Env(), std::string(what) + " must be an integer");
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (std::isnan(d) || (std::isfinite(d) && std::trunc(d) != d)) ThrowTypeError(info.Env(), std::string(what) + " must be an integer");
+  if (d < double(lo) || d > double(hi))
+    ThrowRangeError(info.Env(), std::string(what) + " must be between " + std::to_string(lo) + " and " + std::to_string(hi));
+  return int64_t(d);
+}
+
+int64_t ArgIntOr(const Napi::CallbackInfo& info, size_t i, const char* what, int64_t lo, int64_t hi, int64_t def) {
+  if (info[i].IsUndefined()) return def;
+  return ArgInt(info, i, what, lo, hi);
+}
+
+uint32_t ArgMask(const Napi::CallbackInfo& info, size_t i, uint32_t allowed, const char* what) {
+  int64_t v = ArgInt(info, i, what, INT32_MIN, UINT32_MAX);
+  uint32_t m = uint32_t(v);
+  if (m & ~allowed) {
+    char hex[16];
+    snprintf(hex, sizeof hex, "0x%x", m & ~allowed);
+    ThrowRangeError(info.Env(), std::string(what) + " has unknown event bits " + hex);
+  }
+  return m;
+}
+
+uint32_t ArgMaskOr(const Napi::CallbackInfo& info, size_t i, uint32_t allowed, uint32_t def, const char* what) {
+  if (info[i].IsUndefined()) return def;
+  return ArgMask(info, i, allowed, what);
+}
+
+bool ArgBool(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  if (!info[i].IsBoolean()) ThrowTypeError(info.Env(), std::string(what) + " must be a boolean");
+  return info[i].As<Napi::Boolean>().Value();
+}
+
+Timeout ArgTimeout(const Napi::CallbackInfo& info, size_t i) {
+  Napi::Value v = info[i];
+  Timeout t;
+  if (v.IsUndefined() || v.IsNull()) return t;
+  if (!v.IsNumber()) ThrowTypeError(info.Env(), "timeout must be a number of milliseconds, null or undefined");
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (std::isnan(d)) ThrowTypeError(info.Env(), "timeout must not be NaN");
+  // Beyond ~31,000 years nothing distinguishes a deadline from "forever".
+  if (d > 1e15) return t;
+  t.infinite = false;
+  t.ms = d > 0 ? d : 0;
+  return t;
+}
+
+Bytes ArgBytes(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  Napi::Value v = info[i];
+  Bytes b;
+  if (v.IsTypedArray()) {
+    Napi::TypedArray ta = v.As<Napi::TypedArray>();
+    Napi::ArrayBuffer ab = ta.ArrayBuffer();
+    b.data = static_cast<uint8_t*>(ab.Data()) + ta.ByteOffset();
+    b.len = ta.ByteLength();
+  } else if (v.IsDataView()) {
+    Napi::DataView dv = v.As<Napi::DataView>();
+    b.data = static_cast<uint8_t*>(dv.ArrayBuffer().Data()) + dv.ByteOffset();
+    b.len = dv.ByteLength();
+  } else {
+    ThrowTypeError(info.Env(), std::string(what) + " must be a Buffer, TypedArray or DataView");
+  }
+  if (b.len == 0) b.data = nullptr;
+  return b;
+}
+
+Bytes ArgBytesWindow(const Napi::CallbackInfo& info, size_t i, size_t off_i, size_t len_i, const char* what) {
+  Bytes b = ArgBytes(info, i, what);
+  int64_t off = ArgIntOr(info, off_i, "offset", 0, int64_t(b.len), 0);
+  int64_t len = ArgIntOr(info, len_i, "length", 0, int64_t(b.len) - off, int64_t(b.len) - off);
+  Bytes w;
+  w.data = b.data ? b.data + off : nullptr;
+  w.len = size_t(len);
+  return w;
+}
+
+Deadline::Deadline(const Timeout& t) : infinite_(t.infinite), zero_(!t.infinite && t.ms <= 0) {
+  if (!infinite_ && !zero_) {
+    // Rounded up to the nanosecond, then to each backend's resolution in Next*.
+    first_ns_ = int64_t(std::ceil(t.ms * 1e6));
+  }
+}
+
+bool Deadline::Remaining(int64_t* ns) {
+  if (!started_) {
+    started_ = true;
+    end_ns_ = sys::NowNs() + first_ns_;
+    *ns = first_ns_;
+    return true;
+  }
+  int64_t left = end_ns_ - sys::NowNs();
+  if (left <= 0) return false;
+  *ns = left;
+  return true;
+}
+
+bool Deadline::NextMs(int* ms) {
+  if (infinite_) {
+    *ms = -1;
+    return true;
+  }
+  if (zero_) {
+    // A zero timeout polls exactly once (EINTR retries excepted, which restart here).
+    *ms = 0;
+    bool first = !started_;
+    started_ = true;
+    return first;
+  }
+  int64_t ns;
+  if (!Remaining(&ns)) return false;
+  int64_t m = (ns + 999999) / 1000000;
+  *ms = m > INT_MAX ? INT_MAX : int(m);
+  return true;
+}
+
+bool Deadline::NextUs(int64_t* us) {
+  if (infinite_) {
+    *us = -1;
+    return true;
+  }
+  if (zero_) {
+    *us = 0;
+    bool first = !started_;
+    started_ = true;
+    return first;
+  }
+  int64_t ns;
+  if (!Remaining(&ns)) return false;
+  int64_t u = (ns + 999) / 1000;
+  // Waited out in pieces of at most ~24 days, like poll's int milliseconds.
+  const int64_t cap = int64_t(INT_MAX) * 1000;
+  *us = u > cap ? cap : u;
+  return true;
+}
+
+}  // namespace iomux

@@ -1,0 +1,38 @@
+// The reused Int32Array through which a wait hands back (fd, mask) pairs, so
+// that select() allocates nothing in native code.
+#pragma once
+#include <napi.h>
+
+#include "errors.h"
+
+namespace iomux {
+
+class Results {
+ public:
+  void Set(Napi::Value v) {
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+      ThrowTypeError(v.Env(), "results must be an Int32Array");
+    Napi::Int32Array a = v.As<Napi::Int32Array>();
+    ref_ = Napi::Persistent(a);
+    data_ = a.Data();
+    pairs_ = a.ElementLength() / 2;
+  }
+  size_t capacity() const { return pairs_; }
+  // Writes pair i when it fits; callers never write past capacity().
+  void Put(size_t i, int64_t fd, uint32_t mask) {
+    data_[2 * i] = int32_t(fd);
+    data_[2 * i + 1] = int32_t(mask);
+  }
+
+ private:
+  Napi::Reference<Napi::Int32Array> ref_;
+  int32_t* data_ = nullptr;
+  size_t pairs_ = 0;
+};
+
+// Selector masks (selectors.EVENT_READ / EVENT_WRITE).
+constexpr uint32_t kEventRead = 1;
+constexpr uint32_t kEventWrite = 2;
+constexpr uint32_t kEventAll = kEventRead | kEventWrite;
+
+}  // namespace iomux

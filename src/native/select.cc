@@ -1,0 +1,222 @@
+// select(2): the low-level select() function and SelectSet, the native half of
+// SelectSelector. An fd >= FD_SETSIZE is refused before it can reach FD_SET.
+#include <vector>
+
+#include "args.h"
+#include "backends.h"
+#include "errors.h"
+#include "results.h"
+#include "waiter.h"
+
+namespace iomux {
+namespace {
+
+sys::fd_t SelectableFd(Napi::Env env, Napi::Value v, const char* what) {
+  sys::fd_t fd = ToFd(env, v, what);
+  if (fd >= FD_SETSIZE)
+    ThrowRangeError(env, std::string(what) + " " + std::to_string(fd) + " is >= FD_SETSIZE (" +
+                             std::to_string(FD_SETSIZE) + ") and cannot be used with select()");
+  return fd;
+}
+
+// select() over copies of the given sets, retrying EINTR with the time left.
+// Returns the number of ready fds, 0 on timeout; throws on failure.
+int SelectWait(Napi::Env env, int nfds, const fd_set& r, const fd_set& w, const fd_set& x, const Timeout& t,
+               fd_set* ro, fd_set* wo, fd_set* xo) {
+  Deadline dl(t);
+  int64_t us;
+  while (dl.NextUs(&us)) {
+    *ro = r;
+    *wo = w;
+    *xo = x;
+    timeval tv, *tvp = nullptr;
+    if (us >= 0) {
+      tv.tv_sec = long(us / 1000000);
+      tv.tv_usec = long(us % 1000000);
+      tvp = &tv;
+    }
+    int n = ::select(nfds, ro, wo, xo, tvp);
+    if (n > 0) return n;
+    if (n < 0) {
+      int err = sys::LastError();
+      if (err != EINTR) ThrowSystemError(env, err, "select");
+    }
+  }
+  FD_ZERO(ro);
+  FD_ZERO(wo);
+  FD_ZERO(xo);
+  return 0;
+}
+
+// select(rfds, wfds, xfds, timeout) -> [rIdx[], wIdx[], xIdx[]]: indices of the ready entries.
+Napi::Value Select(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  fd_set in[3], out[3];
+  std::vector<sys::fd_t> lists[3];
+  int nfds = 0;
+  static const char* names[3] = {"rlist", "wlist", "xlist"};
+  for (int k = 0; k < 3; k++) {
+    FD_ZERO(&in[k]);
+    if (!info[k].IsArray()) ThrowTypeError(env, std::string(names[k]) + " must be an array");
+    Napi::Array a = info[k].As<Napi::Array>();
+    uint32_t n = a.Length();
+    lists[k].reserve(n);
+    for (uint32_t i = 0; i < n; i++) {
+      sys::fd_t fd = SelectableFd(env, a.Get(i), names[k]);
+      lists[k].push_back(fd);
+      FD_SET(fd, &in[k]);
+      if (int(fd) + 1 > nfds) nfds = int(fd) + 1;
+    }
+  }
+  Timeout t = ArgTimeout(info, 3);
+  SelectWait(env, nfds, in[0], in[1], in[2], t, &out[0], &out[1], &out[2]);
+  Napi::Array result = Napi::Array::New(env, 3);
+  for (int k = 0; k < 3; k++) {
+    Napi::Array idx = Napi::Array::New(env);
+    uint32_t j = 0;
+    for (size_t i = 0; i < lists[k].size(); i++)
+      if (FD_ISSET(lists[k][i], &out[k])) idx.Set(j++, Napi::Number::New(env, double(i)));
+    result.Set(uint32_t(k), idx);
+  }
+  return result;
+}
+
+class SelectSet : public Napi::ObjectWrap<SelectSet>, public WaitSource {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "SelectSet",
+                       {InstanceMethod<&SelectSet::Add>("add"), InstanceMethod<&SelectSet::Modify>("modify"),
+                        InstanceMethod<&SelectSet::Remove>("remove"), InstanceMethod<&SelectSet::Wait>("wait"),
+                        InstanceMethod<&SelectSet::SetResults>("setResults"),
+                        InstanceMethod<&SelectSet::Arm>("arm"), InstanceMethod<&SelectSet::Cancel>("cancel"),
+                        InstanceMethod<&SelectSet::Done>("done"), InstanceMethod<&SelectSet::Close>("close")});
+  }
+
+  explicit SelectSet(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SelectSet>(info) {
+    FD_ZERO(&rd_);
+    FD_ZERO(&wr_);
+    FD_ZERO(&snap_rd_);
+    FD_ZERO(&snap_wr_);
+    index_.assign(FD_SETSIZE, -1);
+    results_.Set(info[0]);
+  }
+
+ private:
+  void SetResults(const Napi::CallbackInfo& info) { results_.Set(info[0]); }
+
+  // add(fd, events): events is EVENT_READ | EVENT_WRITE; re-adding replaces.
+  void Add(const Napi::CallbackInfo& info) {
+    sys::fd_t fd = SelectableFd(info.Env(), info[0], "fd");
+    uint32_t ev = ArgMask(info, 1, kEventAll, "events");
+    if (ev == 0) ThrowRangeError(info.Env(), "events must not be 0");
+    // select(2) itself would only object at the next wait; refuse a closed fd now.
+    if (int err = sys::CheckOpen(fd)) ThrowSystemError(info.Env(), err, "fcntl");
+    AsyncWait::Lock g(async_);
+    if (index_[fd] < 0) {
+      index_[fd] = int(fds_.size());
+      fds_.push_back(fd);
+    }
+    Apply(fd, ev);
+  }
+
+  void Modify(const Napi::CallbackInfo& info) {
+    sys::fd_t fd = SelectableFd(info.Env(), info[0], "fd");
+    uint32_t ev = ArgMask(info, 1, kEventAll, "events");
+    if (ev == 0) ThrowRangeError(info.Env(), "events must not be 0");
+    if (index_[fd] < 0) ThrowSystemError(info.Env(), ENOENT, "select");
+    AsyncWait::Lock g(async_);
+    Apply(fd, ev);
+  }
+
+  void Remove(const Napi::CallbackInfo& info) {
+    sys::fd_t fd = SelectableFd(info.Env(), info[0], "fd");
+    if (index_[fd] < 0) ThrowSystemError(info.Env(), ENOENT, "select");
+    AsyncWait::Lock g(async_);
+    Apply(fd, 0);
+    int i = index_[fd];
+    sys::fd_t last = fds_.back();
+    fds_[i] = last;
+    index_[last] = i;
+    fds_.pop_back();
+    index_[fd] = -1;
+    maxfd_ = -1;
+    for (sys::fd_t f : fds_)
+      if (f > maxfd_) maxfd_ = f;
+  }
+
+  Napi::Value Wait(const Napi::CallbackInfo& info) {
+    Timeout t = ArgTimeout(info, 0);
+    fd_set r, w, x, none;
+    FD_ZERO(&none);
+    int n = SelectWait(info.Env(), int(maxfd_ + 1), rd_, wr_, none, t, &r, &w, &x);
+    size_t count = 0;
+    if (n > 0) {
+      size_t cap = results_.capacity();
+      for (sys::fd_t fd : fds_) {
+        uint32_t m = (FD_ISSET(fd, &r) ? kEventRead : 0) | (FD_ISSET(fd, &w) ? kEventWrite : 0);
+        if (m && count < cap) results_.Put(count++, fd, m);
+      }
+    }
+    return Napi::Number::New(info.Env(), double(count));
+  }
+
+  void Arm(const Napi::CallbackInfo& info) { async_.Arm(info); }
+  void Cancel(const Napi::CallbackInfo&) { async_.Cancel(); }
+  void Done(const Napi::CallbackInfo&) { async_.Done(); }
+  void Close(const Napi::CallbackInfo&) { async_.Shutdown(); }
+
+  // WaitSource: the waiter thread's view.
+  void Snapshot() override {
+    snap_rd_ = rd_;
+    snap_wr_ = wr_;
+    snap_max_ = maxfd_;
+  }
+  bool BlockingWait(sys::fd_t wake) override {
+    fd_set r = snap_rd_, w = snap_wr_;
+    int nfds = int(snap_max_ + 1);
+    if (wake < FD_SETSIZE) {
+      FD_SET(wake, &r);
+      if (int(wake) + 1 > nfds) nfds = int(wake) + 1;
+      int n = ::select(nfds, &r, &w, nullptr, nullptr);
+      if (n < 0) return sys::LastError() != EINTR;
+      return n > (FD_ISSET(wake, &r) ? 1 : 0);
+    }
+    // The wake pipe itself is beyond FD_SETSIZE (a process with many fds): wait
+    // in short slices and look at the pipe between them.
+    for (;;) {
+      fd_set rr = r, ww = w;
+      timeval tv{0, 20000};
+      int n = ::select(nfds, &rr, &ww, nullptr, &tv);
+      if (n > 0) return true;
+      if (n < 0 && sys::LastError() != EINTR) return true;
+      pollfd p{int(wake), POLLIN, 0};
+      if (::poll(&p, 1, 0) > 0) return false;
+    }
+  }
+
+  void Apply(sys::fd_t fd, uint32_t ev) {
+    if (ev & kEventRead) FD_SET(fd, &rd_); else FD_CLR(fd, &rd_);
+    if (ev & kEventWrite) FD_SET(fd, &wr_); else FD_CLR(fd, &wr_);
+    if (ev && fd > maxfd_) maxfd_ = fd;
+    async_.Wake();
+  }
+
+  fd_set rd_, wr_;
+  std::vector<sys::fd_t> fds_;
+  std::vector<int> index_;
+  sys::fd_t maxfd_ = -1;
+  fd_set snap_rd_, snap_wr_;
+  sys::fd_t snap_max_ = -1;
+  Results results_;
+  AsyncWait async_{this};  // last: its thread stops before the rest is destroyed
+};
+
+}  // namespace
+
+void InitSelect(Napi::Env env, Napi::Object exports, Instance*) {
+  exports.Set("select", Napi::Function::New<Select>(env, "select"));
+  exports.Set("FD_SETSIZE", Napi::Number::New(env, FD_SETSIZE));
+  exports.Set("SelectSet", SelectSet::Define(env));
+}
+
+}  // namespace iomux

@@ -1,0 +1,72 @@
+// Platform edge. Everything that differs between POSIX and Winsock is declared
+// here and implemented in sys_posix.cc / sys_win.cc; the rest of the addon only
+// includes this header.
+#pragma once
+
+#ifdef _WIN32
+// Winsock's fd_set is an array of handles whose size is fixed at compile time;
+// raise it before winsock2.h is seen anywhere.
+#ifndef FD_SETSIZE
+#define FD_SETSIZE 1024
+#endif
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#include <afunix.h>
+#else
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+#endif
+
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+
+namespace iomux::sys {
+
+// An fd as JS sees it: a POSIX fd, or a SOCKET value on Windows.
+using fd_t = int64_t;
+
+// The errno of the last failed call, with Winsock codes mapped to errno values.
+int LastError();
+bool WouldBlock(int err);
+bool InProgress(int err);
+
+// Monotonic clock in nanoseconds.
+int64_t NowNs();
+
+int Close(fd_t fd);
+// 0 when fd is open, else the errno (EBADF).
+int CheckOpen(fd_t fd);
+int SetNonBlocking(fd_t fd, bool on);
+int GetNonBlocking(fd_t fd, bool* on);
+
+// New sockets and pipes, always close-on-exec (and without SIGPIPE on BSDs).
+fd_t Socket(int family, int type, int proto);
+fd_t Accept(fd_t fd, sockaddr* addr, socklen_t* len);
+int SocketPair(int family, int type, fd_t out[2]);
+int Pipe(fd_t out[2]);
+
+// send(2) without SIGPIPE.
+long Send(fd_t fd, const void* buf, size_t len);
+long SendTo(fd_t fd, const void* buf, size_t len, const sockaddr* addr, socklen_t alen);
+long Recv(fd_t fd, void* buf, size_t len);
+long RecvFrom(fd_t fd, void* buf, size_t len, sockaddr* addr, socklen_t* alen);
+
+// A wake-up channel for threads blocked in select/poll: a pipe on POSIX.
+struct WakePair {
+  fd_t read_fd = -1;
+  fd_t write_fd = -1;
+};
+int OpenWake(WakePair* w);
+void Wake(const WakePair& w);
+void DrainWake(const WakePair& w);
+void CloseWake(WakePair* w);
+
+}  // namespace iomux::sys

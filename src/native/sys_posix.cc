@@ -1,0 +1,162 @@
+// POSIX half of the platform edge (Linux, macOS, BSDs).
+#include "sys.h"
+
+#include <fcntl.h>
+#include <time.h>
+
+namespace iomux::sys {
+
+int LastError() { return errno; }
+bool WouldBlock(int err) { return err == EAGAIN || err == EWOULDBLOCK; }
+bool InProgress(int err) { return err == EINPROGRESS; }
+
+int64_t NowNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+int Close(fd_t fd) {
+  // Linux and the BSDs release the fd even when close() reports EINTR, so never retry.
+  return ::close(int(fd));
+}
+
+int CheckOpen(fd_t fd) { return fcntl(int(fd), F_GETFD) < 0 ? errno : 0; }
+
+int SetNonBlocking(fd_t fd, bool on) {
+  int flags = fcntl(int(fd), F_GETFL);
+  if (flags < 0) return -1;
+  int next = on ? (flags | O_NONBLOCK) : (flags & ~O_NONBLOCK);
+  if (next == flags) return 0;
+  return fcntl(int(fd), F_SETFL, next);
+}
+
+int GetNonBlocking(fd_t fd, bool* on) {
+  int flags = fcntl(int(fd), F_GETFL);
+  if (flags < 0) return -1;
+  *on = (flags & O_NONBLOCK) != 0;
+  return 0;
+}
+
+[[maybe_unused]] static int SetCloexec(int fd) {
+  int flags = fcntl(fd, F_GETFD);
+  if (flags < 0) return -1;
+  return fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+}
+
+static void NoSigpipe(int fd) {
+#ifdef SO_NOSIGPIPE
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
+#else
+  (void)fd;
+#endif
+}
+
+fd_t Socket(int family, int type, int proto) {
+#ifdef SOCK_CLOEXEC
+  int fd = ::socket(family, type | SOCK_CLOEXEC, proto);
+#else
+  int fd = ::socket(family, type, proto);
+  if (fd >= 0 && SetCloexec(fd) < 0) {
+    int err = errno;
+    ::close(fd);
+    errno = err;
+    return -1;
+  }
+#endif
+  if (fd >= 0) NoSigpipe(fd);
+  return fd;
+}
+
+fd_t Accept(fd_t fd, sockaddr* addr, socklen_t* len) {
+#ifdef __linux__
+  int c = ::accept4(int(fd), addr, len, SOCK_CLOEXEC);
+#else
+  int c = ::accept(int(fd), addr, len);
+  if (c >= 0) {
+    SetCloexec(c);
+    // BSD accept() inherits O_NONBLOCK; Python and Linux hand back a blocking socket.
+    SetNonBlocking(c, false);
+  }
+#endif
+  if (c >= 0) NoSigpipe(c);
+  return c;
+}
+
+int SocketPair(int family, int type, fd_t out[2]) {
+  int fds[2];
+#ifdef SOCK_CLOEXEC
+  if (::socketpair(family, type | SOCK_CLOEXEC, 0, fds) < 0) return -1;
+#else
+  if (::socketpair(family, type, 0, fds) < 0) return -1;
+  SetCloexec(fds[0]);
+  SetCloexec(fds[1]);
+#endif
+  NoSigpipe(fds[0]);
+  NoSigpipe(fds[1]);
+  out[0] = fds[0];
+  out[1] = fds[1];
+  return 0;
+}
+
+int Pipe(fd_t out[2]) {
+  int fds[2];
+#ifdef __linux__
+  if (::pipe2(fds, O_CLOEXEC) < 0) return -1;
+#else
+  if (::pipe(fds) < 0) return -1;
+  SetCloexec(fds[0]);
+  SetCloexec(fds[1]);
+#endif
+  out[0] = fds[0];
+  out[1] = fds[1];
+  return 0;
+}
+
+#ifdef MSG_NOSIGNAL
+static constexpr int kSendFlags = MSG_NOSIGNAL;
+#else
+static constexpr int kSendFlags = 0;  // SO_NOSIGPIPE was set at creation
+#endif
+
+long Send(fd_t fd, const void* buf, size_t len) { return ::send(int(fd), buf, len, kSendFlags); }
+long SendTo(fd_t fd, const void* buf, size_t len, const sockaddr* addr, socklen_t alen) {
+  return ::sendto(int(fd), buf, len, kSendFlags, addr, alen);
+}
+long Recv(fd_t fd, void* buf, size_t len) { return ::recv(int(fd), buf, len, 0); }
+long RecvFrom(fd_t fd, void* buf, size_t len, sockaddr* addr, socklen_t* alen) {
+  return ::recvfrom(int(fd), buf, len, 0, addr, alen);
+}
+
+int OpenWake(WakePair* w) {
+  fd_t fds[2];
+  if (Pipe(fds) < 0) return -1;
+  SetNonBlocking(fds[0], true);
+  SetNonBlocking(fds[1], true);
+  w->read_fd = fds[0];
+  w->write_fd = fds[1];
+  return 0;
+}
+
+void Wake(const WakePair& w) {
+  char b = 1;
+  // A full pipe already means "wake up"; nothing else can go wrong that we could act on.
+  ssize_t r;
+  do r = ::write(int(w.write_fd), &b, 1);
+  while (r < 0 && errno == EINTR);
+}
+
+void DrainWake(const WakePair& w) {
+  char buf[64];
+  while (::read(int(w.read_fd), buf, sizeof buf) > 0) {
+  }
+}
+
+void CloseWake(WakePair* w) {
+  if (w->read_fd >= 0) ::close(int(w->read_fd));
+  if (w->write_fd >= 0) ::close(int(w->write_fd));
+  w->read_fd = w->write_fd = -1;
+}
+
+}  // namespace iomux::sys

@@ -1,0 +1,70 @@
+// Loads the native addon (a prebuild from prebuilds/, else build/Release) and
+// describes what it exports. Nothing outside src/ts talks to it directly.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+export type Timeout = number | null | undefined;
+
+/** Native interest set shared by the selectors and Poll/Epoll. */
+export interface NativeSet {
+  add(fd: number, mask?: number): void;
+  modify(fd: number, mask: number): void;
+  remove(fd: number, lenient?: boolean): void;
+  /** Waits, then writes (fd, mask) pairs into the results array; returns how many. */
+  wait(timeoutMs: Timeout, maxevents?: number): number;
+  setResults(results: Int32Array): void;
+  /** selectAsync: call back (on the main thread) when something may be ready. */
+  arm(callback: (seq: number) => void, seq: number): void;
+  cancel(): void;
+  done(): void;
+  close(): void;
+}
+
+export interface NativeEpoll extends NativeSet {
+  fileno(): number;
+}
+
+export type NativeAddress = [string, number] | string;
+
+export interface Binding {
+  FD_SETSIZE: number;
+  HAVE_EPOLL: boolean;
+  select(r: number[], w: number[], x: number[], timeoutMs: Timeout): [number[], number[], number[]];
+  SelectSet: new (results: Int32Array) => NativeSet;
+  Poll: new (results: Int32Array, selectorMode: boolean) => NativeSet;
+  Epoll: new (results: Int32Array, selectorMode: boolean, adoptFd?: number) => NativeEpoll;
+  pollConstants: Record<string, number>;
+  epollConstants: Record<string, number>;
+  socketConstants: Record<string, number>;
+
+  socket(family: number, type: number, proto: number): number;
+  adopt(fd: number): [family: number, type: number];
+  setBlocking(fd: number, flag: boolean): void;
+  getBlocking(fd: number): boolean;
+  bind(fd: number, family: number, address: unknown): void;
+  listen(fd: number, backlog?: number): void;
+  accept(fd: number): [number, NativeAddress] | null;
+  connect(fd: number, family: number, address: unknown): boolean;
+  connectError(fd: number): Error | null;
+  send(fd: number, data: Uint8Array, offset?: number, length?: number): number | null;
+  sendAll(fd: number, data: Uint8Array): void;
+  recv(fd: number, bufsize: number): Buffer | null;
+  recvInto(fd: number, buf: Uint8Array, offset?: number, length?: number): number | null;
+  sendTo(fd: number, data: Uint8Array, family: number, address: unknown): number | null;
+  recvFrom(fd: number, bufsize: number): [Buffer, NativeAddress] | null;
+  shutdown(fd: number, how: number): void;
+  close(fd: number): void;
+  setsockopt(fd: number, level: number, name: number, value: number | boolean): void;
+  getsockopt(fd: number, level: number, name: number): number;
+  getsockname(fd: number): NativeAddress;
+  getpeername(fd: number): NativeAddress;
+  socketpair(family: number, type: number): [number, number];
+  pipe(): [number, number];
+  systemError(errno: number, syscall: string): Error;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const nodeGypBuild: (dir: string) => unknown = require('node-gyp-build');
+// The package root (binding.gyp, build/, prebuilds/): dist/.. when built, src/ts/../.. under vitest.
+const root = fs.existsSync(path.join(__dirname, '..', 'package.json')) ? path.join(__dirname, '..') : path.join(__dirname, '..', '..');
+export const native = nodeGypBuild(root) as Binding;

@@ -1,0 +1,97 @@
+// epoll(7), as Python's select.epoll (Linux; elsewhere the constructor throws ENOSYS).
+import { native, type NativeEpoll, type Timeout } from './binding';
+import { iomuxError } from './errors';
+import { FD_SETSIZE } from './select';
+import { toFd, type FileLike } from './filelike';
+import { ResultsBuffer } from './interest';
+
+const c = native.epollConstants;
+export const EPOLLIN: number = c.EPOLLIN ?? 0x001;
+export const EPOLLOUT: number = c.EPOLLOUT ?? 0x004;
+export const EPOLLPRI: number = c.EPOLLPRI ?? 0x002;
+export const EPOLLERR: number = c.EPOLLERR ?? 0x008;
+export const EPOLLHUP: number = c.EPOLLHUP ?? 0x010;
+export const EPOLLRDHUP: number = c.EPOLLRDHUP ?? 0x2000;
+export const EPOLLET: number = c.EPOLLET ?? 2 ** 31;
+export const EPOLLONESHOT: number = c.EPOLLONESHOT ?? 2 ** 30;
+export const EPOLLEXCLUSIVE: number = c.EPOLLEXCLUSIVE ?? 2 ** 28;
+
+// Python's default for maxevents (-1): FD_SETSIZE - 1.
+const DEFAULT_MAXEVENTS = FD_SETSIZE - 1;
+
+let adoptFd: number | undefined;
+
+export class Epoll {
+  readonly #results = new ResultsBuffer();
+  readonly #ep: NativeEpoll;
+  #closed = false;
+
+  constructor() {
+    const fd = adoptFd;
+    adoptFd = undefined;
+    this.#ep = new native.Epoll(this.#results.array, false, fd);
+  }
+
+  /** Adopts an existing epoll fd: close() closes it. */
+  static fromFd(fd: number): Epoll {
+    adoptFd = toFd(fd);
+    try {
+      return new Epoll();
+    } finally {
+      adoptFd = undefined;
+    }
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  fileno(): number {
+    this.#check();
+    return this.#ep.fileno();
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#ep.close();
+  }
+
+  /** Default mask EPOLLIN | EPOLLPRI | EPOLLOUT; a second register throws EEXIST. */
+  register(fd: FileLike, eventmask?: number): void {
+    this.#check();
+    this.#ep.add(toFd(fd), eventmask);
+  }
+
+  modify(fd: FileLike, eventmask: number): void {
+    this.#check();
+    this.#ep.modify(toFd(fd), eventmask);
+  }
+
+  /** EBADF from an fd that was already closed is ignored. */
+  unregister(fd: FileLike): void {
+    this.#check();
+    this.#ep.remove(toFd(fd));
+  }
+
+  poll(timeoutMs?: Timeout, maxevents?: number): Array<[fd: number, events: number]> {
+    this.#check();
+    let max = DEFAULT_MAXEVENTS;
+    if (maxevents !== undefined && maxevents !== -1) {
+      if (typeof maxevents !== 'number' || !Number.isInteger(maxevents)) throw new TypeError('maxevents must be an integer');
+      if (maxevents <= 0) throw new RangeError(`maxevents must be greater than 0, got ${maxevents}`);
+      max = Math.min(maxevents, 0x7fffffff);
+    }
+    // The kernel hands back at most what fits; the rest stay queued for the next call.
+    this.#results.ensure(this.#ep, Math.min(max, 1 << 16));
+    return this.#results.pairs(this.#ep.wait(timeoutMs, max));
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #check(): void {
+    if (this.#closed) throw iomuxError('ERR_IOMUX_CLOSED', 'I/O operation on a closed epoll object');
+  }
+}

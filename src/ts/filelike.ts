@@ -1,0 +1,27 @@
+// FileLike: a non-negative integer fd, or an object with fileno().
+export interface HasFileno {
+  fileno(): number;
+}
+export type FileLike = number | HasFileno;
+
+/** The fd behind a FileLike: TypeError for a wrong type, RangeError for a negative fd. */
+export function toFd(fileobj: unknown): number {
+  let fd: unknown = fileobj;
+  if (typeof fileobj === 'object' && fileobj !== null && typeof (fileobj as HasFileno).fileno === 'function') {
+    fd = (fileobj as HasFileno).fileno();
+  } else if (typeof fileobj !== 'number') {
+    throw new TypeError(`expected an fd or an object with fileno(), got ${describe(fileobj)}`);
+  }
+  if (typeof fd !== 'number' || !Number.isInteger(fd)) {
+    throw new TypeError(`file descriptor must be an integer, got ${describe(fd)}`);
+  }
+  if (fd < 0) throw new RangeError(`file descriptor must be >= 0, got ${fd}`);
+  return fd;
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (typeof v === 'number') return String(v);
+  if (typeof v === 'string') return `string ${JSON.stringify(v.length > 20 ? v.slice(0, 20) + '…' : v)}`;
+  return typeof v;
+}

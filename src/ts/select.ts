@@ -1,0 +1,19 @@
+// select(2), as Python's select.select: the ready subsets, each in the order given.
+import { native, type Timeout } from './binding';
+import { toFd, type FileLike } from './filelike';
+
+export const FD_SETSIZE: number = native.FD_SETSIZE;
+
+export function select<R extends FileLike, W extends FileLike, X extends FileLike>(
+  rlist: readonly R[],
+  wlist: readonly W[],
+  xlist: readonly X[],
+  timeoutMs?: Timeout,
+): [R[], W[], X[]] {
+  const lists = [rlist, wlist, xlist].map((list, i) => {
+    if (!Array.isArray(list)) throw new TypeError(`${['rlist', 'wlist', 'xlist'][i]} must be an array`);
+    return list.map(toFd);
+  });
+  const [r, w, x] = native.select(lists[0], lists[1], lists[2], timeoutMs);
+  return [r.map((i) => rlist[i]), w.map((i) => wlist[i]), x.map((i) => xlist[i])];
+}

@@ -1,0 +1,287 @@
+// The shared bookkeeping of every selector (CPython's _BaseSelectorImpl): keys by
+// fd, argument checks, the result array, selectAsync. Each backend subclass
+// only says which native interest set it talks to.
+import { type NativeSet, type Timeout } from '../binding';
+import { AbortError, iomuxError } from '../errors';
+import { toFd, type FileLike } from '../filelike';
+import { ResultsBuffer } from '../interest';
+
+export const EVENT_READ = 1;
+export const EVENT_WRITE = 2;
+
+export type Backend = 'select' | 'poll' | 'epoll' | 'kqueue';
+
+export interface SelectorKey<T = unknown> {
+  readonly fileobj: FileLike;
+  readonly fd: number;
+  readonly events: number;
+  readonly data: T;
+}
+
+export type Ready<T> = Array<[SelectorKey<T>, number]>;
+
+interface Pending<T> {
+  seq: number;
+  resolve(ready: Ready<T>): void;
+  reject(err: unknown): void;
+  timer?: NodeJS.Timeout;
+  deadline: number;
+  signal?: AbortSignal;
+  onAbort?: () => void;
+}
+
+let nextSeq = 1;
+
+export abstract class BaseSelector<T = unknown> {
+  abstract readonly backend: Backend;
+  readonly #keys = new Map<number, SelectorKey<T>>();
+  readonly #view = new KeyMapView<T>(this.#keys);
+  protected readonly results = new ResultsBuffer();
+  protected readonly native: NativeSet;
+  #closed = false;
+  #pending: Pending<T> | undefined;
+  readonly #onWake = (seq: number) => this.#wake(seq);
+
+  constructor() {
+    this.native = this.openNative(this.results.array);
+  }
+
+  /** The backend's native interest set, in selector mode. */
+  protected abstract openNative(results: Int32Array): NativeSet;
+
+  /** How the backend removes an fd whose key is gone (ignoring what a closed fd makes the kernel say). */
+  protected removeNative(fd: number): void {
+    this.native.remove(fd, true);
+  }
+
+  register(fileobj: FileLike, events: number, data?: T): SelectorKey<T> {
+    this.#checkOpen();
+    const fd = toFd(fileobj);
+    checkEvents(events);
+    if (this.#keys.has(fd)) {
+      throw iomuxError('ERR_IOMUX_ALREADY_REGISTERED', `${describe(fileobj, fd)} is already registered`);
+    }
+    // The kernel may refuse (EPERM for a regular file in epoll, EBADF): no key is left behind.
+    this.native.add(fd, events);
+    const key = makeKey(fileobj, fd, events, data as T);
+    this.#keys.set(fd, key);
+    this.results.ensure(this.native, this.#keys.size);
+    return key;
+  }
+
+  /** Works after the fd was closed (and after its number was reused). */
+  unregister(fileobj: FileLike): SelectorKey<T> {
+    this.#checkOpen();
+    const key = this.#find(fileobj);
+    this.#keys.delete(key.fd);
+    this.removeNative(key.fd);
+    return key;
+  }
+
+  modify(fileobj: FileLike, events: number, data?: T): SelectorKey<T> {
+    this.#checkOpen();
+    const old = this.#find(fileobj);
+    checkEvents(events);
+    if (events !== old.events) {
+      try {
+        this.native.modify(old.fd, events);
+      } catch (err) {
+        // Like CPython: a key the kernel no longer accepts is dropped.
+        this.#keys.delete(old.fd);
+        this.removeNative(old.fd);
+        throw err;
+      }
+    }
+    const key = makeKey(old.fileobj, old.fd, events, data as T);
+    this.#keys.set(key.fd, key);
+    return key;
+  }
+
+  select(timeoutMs?: Timeout): Ready<T> {
+    this.#checkOpen();
+    const n = this.native.wait(timeoutMs);
+    const a = this.results.array;
+    const keys = this.#keys;
+    const ready: Ready<T> = [];
+    for (let i = 0; i < n; i++) {
+      const key = keys.get(a[2 * i]);
+      if (key === undefined) continue;
+      const mask = a[2 * i + 1] & key.events;
+      if (mask !== 0) ready.push([key, mask]);
+    }
+    return ready;
+  }
+
+  /**
+   * Waits without blocking Node's event loop. Rejects (never throws) on error;
+   * AbortError when the signal aborts; resolves [] if the selector is closed meanwhile.
+   */
+  selectAsync(timeoutMs?: Timeout, opts?: { signal?: AbortSignal }): Promise<Ready<T>> {
+    return new Promise<Ready<T>>((resolve, reject) => {
+      try {
+        this.#checkOpen();
+        checkTimeout(timeoutMs);
+        const signal = opts?.signal;
+        if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('opts.signal must be an AbortSignal');
+        if (this.#pending) throw iomuxError('ERR_IOMUX_BUSY', 'a selectAsync() is already pending on this selector');
+        if (signal?.aborted) throw new AbortError(signal.reason);
+        const now = this.select(0);
+        const finite = timeoutMs !== undefined && timeoutMs !== null && timeoutMs !== Infinity;
+        if (now.length > 0 || (finite && (timeoutMs as number) <= 0)) return resolve(now);
+        const p: Pending<T> = { seq: 0, resolve, reject, signal, deadline: finite ? performance.now() + (timeoutMs as number) : Infinity };
+        this.#pending = p;
+        if (finite) this.#startTimer(p);
+        if (signal) {
+          p.onAbort = () => this.#settle((q) => q.reject(new AbortError(signal.reason)));
+          signal.addEventListener('abort', p.onAbort, { once: true });
+        }
+        this.#arm(p);
+      } catch (err) {
+        this.#pending = undefined;
+        reject(err);
+      }
+    });
+  }
+
+  getKey(fileobj: FileLike): SelectorKey<T> {
+    this.#checkOpen();
+    return this.#find(fileobj);
+  }
+
+  /** A live read-only view keyed by fd; empty once the selector is closed. */
+  getMap(): ReadonlyMap<number, SelectorKey<T>> {
+    this.#checkOpen();
+    return this.#view;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Idempotent. A pending selectAsync() resolves with []. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#settle((p) => p.resolve([]));
+    this.#keys.clear();
+    this.native.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #arm(p: Pending<T>): void {
+    p.seq = nextSeq = (nextSeq + 1) >>> 0 || 1;
+    this.native.arm(this.#onWake, p.seq);
+  }
+
+  // Native says something may be ready: collect with a zero-timeout select.
+  #wake(seq: number): void {
+    const p = this.#pending;
+    if (!p || p.seq !== seq) return;
+    this.native.done();
+    let ready: Ready<T>;
+    try {
+      ready = this.select(0);
+    } catch (err) {
+      this.#settle((q) => q.reject(err));
+      return;
+    }
+    if (ready.length > 0) this.#settle((q) => q.resolve(ready));
+    else this.#arm(p);
+  }
+
+  #startTimer(p: Pending<T>): void {
+    const left = p.deadline - performance.now();
+    p.timer = setTimeout(() => {
+      // Timers may fire a fraction of a millisecond early; never return early.
+      if (performance.now() < p.deadline) return this.#startTimer(p);
+      let ready: Ready<T> = [];
+      try {
+        ready = this.select(0);
+      } catch (err) {
+        return this.#settle((q) => q.reject(err));
+      }
+      this.#settle((q) => q.resolve(ready));
+    }, Math.max(0, Math.min(Math.ceil(left), 0x7fffffff)));
+  }
+
+  #settle(fn: (p: Pending<T>) => void): void {
+    const p = this.#pending;
+    if (!p) return;
+    this.#pending = undefined;
+    this.native.cancel();
+    if (p.timer) clearTimeout(p.timer);
+    if (p.signal && p.onAbort) p.signal.removeEventListener('abort', p.onAbort);
+    fn(p);
+  }
+
+  #find(fileobj: FileLike): SelectorKey<T> {
+    const fd = toFd(fileobj);
+    const key = this.#keys.get(fd);
+    if (key === undefined) throw iomuxError('ERR_IOMUX_NOT_REGISTERED', `${describe(fileobj, fd)} is not registered`);
+    return key;
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw iomuxError('ERR_IOMUX_CLOSED', 'I/O operation on a closed selector');
+  }
+}
+
+function makeKey<T>(fileobj: FileLike, fd: number, events: number, data: T): SelectorKey<T> {
+  return Object.freeze({ fileobj, fd, events, data });
+}
+
+function checkEvents(events: unknown): asserts events is number {
+  if (typeof events !== 'number' || !Number.isInteger(events)) throw new TypeError('events must be an integer');
+  if (events === 0 || (events & ~(EVENT_READ | EVENT_WRITE)) !== 0 || events < 0) {
+    throw new RangeError(`events must be a non-empty combination of EVENT_READ and EVENT_WRITE, got ${events}`);
+  }
+}
+
+function checkTimeout(t: unknown): void {
+  if (t === undefined || t === null) return;
+  if (typeof t !== 'number') throw new TypeError('timeout must be a number of milliseconds, null or undefined');
+  if (Number.isNaN(t)) throw new TypeError('timeout must not be NaN');
+}
+
+function describe(fileobj: FileLike, fd: number): string {
+  return typeof fileobj === 'number' ? `fd ${fd}` : `${fileobj.constructor?.name ?? 'object'} (fd ${fd})`;
+}
+
+// What getMap() returns: reads through to the selector's keys, so it is live,
+// and has no way to change them.
+class KeyMapView<T> implements ReadonlyMap<number, SelectorKey<T>> {
+  readonly #keys: Map<number, SelectorKey<T>>;
+  constructor(keys: Map<number, SelectorKey<T>>) {
+    this.#keys = keys;
+  }
+  get size(): number {
+    return this.#keys.size;
+  }
+  get(fd: number): SelectorKey<T> | undefined {
+    return this.#keys.get(fd);
+  }
+  has(fd: number): boolean {
+    return this.#keys.has(fd);
+  }
+  forEach(cb: (value: SelectorKey<T>, key: number, map: ReadonlyMap<number, SelectorKey<T>>) => void, thisArg?: unknown): void {
+    for (const [k, v] of this.#keys) cb.call(thisArg, v, k, this);
+  }
+  keys(): MapIterator<number> {
+    return this.#keys.keys();
+  }
+  values(): MapIterator<SelectorKey<T>> {
+    return this.#keys.values();
+  }
+  entries(): MapIterator<[number, SelectorKey<T>]> {
+    return this.#keys.entries();
+  }
+  [Symbol.iterator](): MapIterator<[number, SelectorKey<T>]> {
+    return this.#keys.entries();
+  }
+  get [Symbol.toStringTag](): string {
+    return 'SelectorMap';
+  }
+}

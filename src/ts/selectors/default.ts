@@ -1,0 +1,30 @@
+// DefaultSelector: epoll on Linux, poll on other POSIX systems (kqueue is
+// planned), select on Windows. IOMUX_BACKEND=select|poll|epoll|kqueue overrides.
+import { native } from '../binding';
+import type { BaseSelector } from './base';
+import { EpollSelector } from './epoll';
+import { KqueueSelector } from './kqueue';
+import { PollSelector } from './poll';
+import { SelectSelector } from './select';
+
+const BACKENDS = {
+  select: SelectSelector,
+  poll: PollSelector,
+  epoll: EpollSelector,
+  kqueue: KqueueSelector,
+} as const;
+
+function pick(): new <T = unknown>() => BaseSelector<T> {
+  const want = process.env.IOMUX_BACKEND;
+  if (want !== undefined && want !== '') {
+    if (!(want in BACKENDS)) {
+      throw new RangeError(`IOMUX_BACKEND must be one of ${Object.keys(BACKENDS).join(', ')}; got ${JSON.stringify(want)}`);
+    }
+    return BACKENDS[want as keyof typeof BACKENDS];
+  }
+  if (process.platform === 'win32') return SelectSelector;
+  if (native.HAVE_EPOLL) return EpollSelector;
+  return PollSelector;
+}
+
+export const DefaultSelector: new <T = unknown>() => BaseSelector<T> = pick();

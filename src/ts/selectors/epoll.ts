@@ -1,0 +1,15 @@
+// epoll(7), Linux. selectAsync() watches the epoll fd from Node's own loop.
+import { native, type NativeEpoll, type NativeSet } from '../binding';
+import { BaseSelector, type Backend } from './base';
+
+export class EpollSelector<T = unknown> extends BaseSelector<T> {
+  readonly backend: Backend = 'epoll';
+  protected openNative(results: Int32Array): NativeSet {
+    return new native.Epoll(results, true);
+  }
+  /** The epoll fd. */
+  fileno(): number {
+    if (this.closed) return -1;
+    return (this.native as NativeEpoll).fileno();
+  }
+}
