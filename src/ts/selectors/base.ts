@@ -218,7 +218,17 @@ export abstract class BaseSelector<T = unknown> {
   }
 
   #find(fileobj: FileLike): SelectorKey<T> {
-    const fd = toFd(fileobj);
+    let fd: number;
+    try {
+      fd = toFd(fileobj);
+    } catch (err) {
+      // Like CPython's _fileobj_lookup: a closed object (a Socket's fileno() is then -1)
+      // is still found by identity, so it can be unregistered.
+      if (typeof fileobj === 'object' && fileobj !== null) {
+        for (const key of this.#keys.values()) if (key.fileobj === fileobj) return key;
+      }
+      throw err;
+    }
     const key = this.#keys.get(fd);
     if (key === undefined) throw iomuxError('ERR_IOMUX_NOT_REGISTERED', `${describe(fileobj, fd)} is not registered`);
     return key;

@@ -7,9 +7,8 @@ export class EpollSelector<T = unknown> extends BaseSelector<T> {
   protected openNative(results: Int32Array): NativeSet {
     return new native.Epoll(results, true);
   }
-  /** The epoll fd. */
+  /** The epoll fd; ERR_IOMUX_CLOSED once closed (the native set says so). */
   fileno(): number {
-    if (this.closed) return -1;
     return (this.native as NativeEpoll).fileno();
   }
 }
