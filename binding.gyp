@@ -7,7 +7,6 @@
         "src/native/errors.cc",
         "src/native/args.cc",
         "src/native/select.cc",
-        "src/native/poll.cc",
         "src/native/waiter.cc",
         "src/native/socket.cc",
         "src/native/address.cc"
@@ -24,10 +23,10 @@
       },
       "msvs_settings": { "VCCLCompilerTool": { "ExceptionHandling": 1 } },
       "conditions": [
-        ["OS=='linux'", { "sources": ["src/native/epoll.cc", "src/native/sys_posix.cc"] }],
-        ["OS!='linux' and OS!='win'", { "sources": ["src/native/epoll_none.cc", "src/native/sys_posix.cc"] }],
+        ["OS=='linux'", { "sources": ["src/native/poll.cc", "src/native/epoll.cc", "src/native/sys_posix.cc"] }],
+        ["OS!='linux' and OS!='win'", { "sources": ["src/native/poll.cc", "src/native/epoll_none.cc", "src/native/sys_posix.cc"] }],
         ["OS=='win'", {
-          "sources": ["src/native/epoll_none.cc", "src/native/sys_win.cc"],
+          "sources": ["src/native/poll_none.cc", "src/native/epoll_none.cc", "src/native/sys_win.cc"],
           "libraries": ["-lws2_32"]
         }]
       ]

@@ -9,6 +9,7 @@
 namespace iomux {
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  if (int err = sys::Startup()) ThrowSystemError(env, err, "WSAStartup");
   auto* inst = new Instance();
   env.SetInstanceData<Instance>(inst);
   InitSelect(env, exports, inst);

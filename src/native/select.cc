@@ -1,5 +1,7 @@
 // select(2): the low-level select() function and SelectSet, the native half of
-// SelectSelector. An fd >= FD_SETSIZE is refused before it can reach FD_SET.
+// SelectSelector. An fd that does not fit an fd_set (>= FD_SETSIZE on POSIX; the
+// FD_SETSIZE+1st handle on Windows) is refused before it can reach FD_SET.
+#include <unordered_map>
 #include <vector>
 
 #include "args.h"
@@ -13,7 +15,7 @@ namespace {
 
 sys::fd_t SelectableFd(Napi::Env env, Napi::Value v, const char* what) {
   sys::fd_t fd = ToFd(env, v, what);
-  if (fd >= FD_SETSIZE)
+  if (!sys::FitsFdSet(fd))
     ThrowRangeError(env, std::string(what) + " " + std::to_string(fd) + " is >= FD_SETSIZE (" +
                              std::to_string(FD_SETSIZE) + ") and cannot be used with select()");
   return fd;
@@ -35,7 +37,7 @@ int SelectWait(Napi::Env env, int nfds, const fd_set& r, const fd_set& w, const 
       tv.tv_usec = long(us % 1000000);
       tvp = &tv;
     }
-    int n = ::select(nfds, ro, wo, xo, tvp);
+    int n = sys::Select(nfds, ro, wo, xo, tvp);
     if (n > 0) return n;
     if (n < 0) {
       int err = sys::LastError();
@@ -61,6 +63,7 @@ Napi::Value Select(const Napi::CallbackInfo& info) {
     Napi::Array a = info[k].As<Napi::Array>();
     uint32_t n = a.Length();
     lists[k].reserve(n);
+    if (n > FD_SETSIZE) ThrowRangeError(env, std::string(names[k]) + " has more than FD_SETSIZE (" + std::to_string(FD_SETSIZE) + ") entries");
     for (uint32_t i = 0; i < n; i++) {
       sys::fd_t fd = SelectableFd(env, a.Get(i), names[k]);
       lists[k].push_back(fd);
@@ -97,7 +100,6 @@ class SelectSet : public Napi::ObjectWrap<SelectSet>, public WaitSource {
     FD_ZERO(&wr_);
     FD_ZERO(&snap_rd_);
     FD_ZERO(&snap_wr_);
-    index_.assign(FD_SETSIZE, -1);
     results_.Set(info[0]);
   }
 
@@ -112,8 +114,10 @@ class SelectSet : public Napi::ObjectWrap<SelectSet>, public WaitSource {
     // select(2) itself would only object at the next wait; refuse a closed fd now.
     if (int err = sys::CheckOpen(fd)) ThrowSystemError(info.Env(), err, "fcntl");
     AsyncWait::Lock g(async_);
-    if (index_[fd] < 0) {
-      index_[fd] = int(fds_.size());
+    if (!index_.count(fd)) {
+      // Winsock's fd_set is an array: FD_SETSIZE handles at most (POSIX never gets here full).
+      if (fds_.size() >= FD_SETSIZE) ThrowRangeError(info.Env(), "select() can watch at most FD_SETSIZE fds");
+      index_.emplace(fd, fds_.size());
       fds_.push_back(fd);
     }
     Apply(fd, ev);
@@ -123,22 +127,24 @@ class SelectSet : public Napi::ObjectWrap<SelectSet>, public WaitSource {
     sys::fd_t fd = SelectableFd(info.Env(), info[0], "fd");
     uint32_t ev = ArgMask(info, 1, kEventAll, "events");
     if (ev == 0) ThrowRangeError(info.Env(), "events must not be 0");
-    if (index_[fd] < 0) ThrowSystemError(info.Env(), ENOENT, "select");
+    if (!index_.count(fd)) ThrowSystemError(info.Env(), ENOENT, "select");
     AsyncWait::Lock g(async_);
     Apply(fd, ev);
   }
 
   void Remove(const Napi::CallbackInfo& info) {
     sys::fd_t fd = SelectableFd(info.Env(), info[0], "fd");
-    if (index_[fd] < 0) ThrowSystemError(info.Env(), ENOENT, "select");
+    auto it = index_.find(fd);
+    if (it == index_.end()) ThrowSystemError(info.Env(), ENOENT, "select");
     AsyncWait::Lock g(async_);
     Apply(fd, 0);
-    int i = index_[fd];
-    sys::fd_t last = fds_.back();
-    fds_[i] = last;
-    index_[last] = i;
+    size_t i = it->second;
+    index_.erase(it);
+    if (i != fds_.size() - 1) {
+      fds_[i] = fds_.back();
+      index_[fds_[i]] = i;
+    }
     fds_.pop_back();
-    index_[fd] = -1;
     maxfd_ = -1;
     for (sys::fd_t f : fds_)
       if (f > maxfd_) maxfd_ = f;
@@ -174,10 +180,10 @@ class SelectSet : public Napi::ObjectWrap<SelectSet>, public WaitSource {
   bool BlockingWait(sys::fd_t wake) override {
     fd_set r = snap_rd_, w = snap_wr_;
     int nfds = int(snap_max_ + 1);
-    if (wake < FD_SETSIZE) {
+    if (sys::FitsFdSet(wake)) {
       FD_SET(wake, &r);
       if (int(wake) + 1 > nfds) nfds = int(wake) + 1;
-      int n = ::select(nfds, &r, &w, nullptr, nullptr);
+      int n = sys::Select(nfds, &r, &w, nullptr, nullptr);
       if (n < 0) return sys::LastError() != EINTR;
       return n > (FD_ISSET(wake, &r) ? 1 : 0);
     }
@@ -186,11 +192,10 @@ class SelectSet : public Napi::ObjectWrap<SelectSet>, public WaitSource {
     for (;;) {
       fd_set rr = r, ww = w;
       timeval tv{0, 20000};
-      int n = ::select(nfds, &rr, &ww, nullptr, &tv);
+      int n = sys::Select(nfds, &rr, &ww, nullptr, &tv);
       if (n > 0) return true;
       if (n < 0 && sys::LastError() != EINTR) return true;
-      pollfd p{int(wake), POLLIN, 0};
-      if (::poll(&p, 1, 0) > 0) return false;
+      if (sys::ReadableNow(wake)) return false;
     }
   }
 
@@ -203,7 +208,7 @@ class SelectSet : public Napi::ObjectWrap<SelectSet>, public WaitSource {
 
   fd_set rd_, wr_;
   std::vector<sys::fd_t> fds_;
-  std::vector<int> index_;
+  std::unordered_map<sys::fd_t, size_t> index_;
   sys::fd_t maxfd_ = -1;
   fd_set snap_rd_, snap_wr_;
   sys::fd_t snap_max_ = -1;

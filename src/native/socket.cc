@@ -109,16 +109,11 @@ Napi::Value Accept(const Napi::CallbackInfo& info) {
 // Blocking connect interrupted by a signal: the attempt goes on in the kernel;
 // wait for it and report its outcome (what Python does for PEP 475).
 int FinishInterruptedConnect(sys::fd_t fd) {
-  for (;;) {
-    pollfd p{int(fd), POLLOUT, 0};
-    int n = ::poll(&p, 1, -1);
-    if (n < 0 && sys::LastError() == EINTR) continue;
-    if (n < 0) return sys::LastError();
-    int err = 0;
-    socklen_t l = sizeof err;
-    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, reinterpret_cast<char*>(&err), &l) < 0) return sys::LastError();
-    return err;
-  }
+  if (sys::WaitWritable(fd) < 0) return sys::LastError();
+  int err = 0;
+  socklen_t l = sizeof err;
+  if (getsockopt(fd, SOL_SOCKET, SO_ERROR, reinterpret_cast<char*>(&err), &l) < 0) return sys::LastError();
+  return err;
 }
 
 // connect(fd, family, address) -> true (connected) | false (in progress)

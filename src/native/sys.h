@@ -4,6 +4,9 @@
 #pragma once
 
 #ifdef _WIN32
+#ifndef _WIN32_WINNT
+#define _WIN32_WINNT 0x0A00  // inet_pton/ntop, AF_UNIX, WSA_FLAG_NO_HANDLE_INHERIT
+#endif
 // Winsock's fd_set is an array of handles whose size is fixed at compile time;
 // raise it before winsock2.h is seen anywhere.
 #ifndef FD_SETSIZE
@@ -12,6 +15,11 @@
 #include <winsock2.h>
 #include <ws2tcpip.h>
 #include <afunix.h>
+#ifndef SHUT_RD
+#define SHUT_RD SD_RECEIVE
+#define SHUT_WR SD_SEND
+#define SHUT_RDWR SD_BOTH
+#endif
 #else
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -32,6 +40,9 @@ namespace iomux::sys {
 
 // An fd as JS sees it: a POSIX fd, or a SOCKET value on Windows.
 using fd_t = int64_t;
+
+// Once per process before any socket call (WSAStartup on Windows); 0 on success.
+int Startup();
 
 // The errno of the last failed call, with Winsock codes mapped to errno values.
 int LastError();
@@ -59,7 +70,17 @@ long SendTo(fd_t fd, const void* buf, size_t len, const sockaddr* addr, socklen_
 long Recv(fd_t fd, void* buf, size_t len);
 long RecvFrom(fd_t fd, void* buf, size_t len, sockaddr* addr, socklen_t* alen);
 
-// A wake-up channel for threads blocked in select/poll: a pipe on POSIX.
+// select(2) on the platform's fd_sets. POSIX fd_sets are bitmaps indexed by fd,
+// so an fd must be < FD_SETSIZE; Winsock's are arrays of at most FD_SETSIZE handles.
+int Select(int nfds, fd_set* r, fd_set* w, fd_set* x, timeval* tv);
+bool FitsFdSet(fd_t fd);
+// True when fd is readable right now (a zero-timeout check).
+bool ReadableNow(fd_t fd);
+// Blocks until a connecting socket is writable (its connect finished); 0 or -1.
+int WaitWritable(fd_t fd);
+
+// A wake-up channel for threads blocked in select/poll: a pipe on POSIX, a
+// loopback socket pair on Windows (Winsock's select takes only sockets).
 struct WakePair {
   fd_t read_fd = -1;
   fd_t write_fd = -1;

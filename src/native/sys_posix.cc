@@ -6,6 +6,8 @@
 
 namespace iomux::sys {
 
+int Startup() { return 0; }
+
 int LastError() { return errno; }
 bool WouldBlock(int err) { return err == EAGAIN || err == EWOULDBLOCK; }
 bool InProgress(int err) { return err == EINPROGRESS; }
@@ -127,6 +129,24 @@ long SendTo(fd_t fd, const void* buf, size_t len, const sockaddr* addr, socklen_
 long Recv(fd_t fd, void* buf, size_t len) { return ::recv(int(fd), buf, len, 0); }
 long RecvFrom(fd_t fd, void* buf, size_t len, sockaddr* addr, socklen_t* alen) {
   return ::recvfrom(int(fd), buf, len, 0, addr, alen);
+}
+
+int Select(int nfds, fd_set* r, fd_set* w, fd_set* x, timeval* tv) { return ::select(nfds, r, w, x, tv); }
+
+bool FitsFdSet(fd_t fd) { return fd < FD_SETSIZE; }
+
+bool ReadableNow(fd_t fd) {
+  pollfd p{int(fd), POLLIN, 0};
+  return ::poll(&p, 1, 0) > 0;
+}
+
+int WaitWritable(fd_t fd) {
+  for (;;) {
+    pollfd p{int(fd), POLLOUT, 0};
+    int n = ::poll(&p, 1, -1);
+    if (n >= 0) return 0;
+    if (errno != EINTR) return -1;
+  }
 }
 
 int OpenWake(WakePair* w) {

@@ -1,0 +1,281 @@
+// Winsock half of the platform edge. SOCKET handles stand in for fds;
+// Winsock error codes become the errno values the rest of the addon speaks.
+#include "sys.h"
+
+#include <mutex>
+#include <unordered_set>
+
+namespace iomux::sys {
+namespace {
+
+// Winsock cannot report whether a socket is non-blocking, so remember what we set.
+// Sockets are process-wide objects, so this table is too.
+std::mutex g_nb_mu;
+std::unordered_set<fd_t> g_nonblocking;
+
+int MapWsa(int wsa) {
+  switch (wsa) {
+    case WSAEWOULDBLOCK: return EAGAIN;
+    case WSAEINPROGRESS: return EINPROGRESS;
+    case WSAEALREADY: return EALREADY;
+    case WSAENOTSOCK: return EBADF;  // what a closed or bogus handle looks like
+    case WSAEBADF: return EBADF;
+    case WSAEDESTADDRREQ: return EDESTADDRREQ;
+    case WSAEMSGSIZE: return EMSGSIZE;
+    case WSAEPROTOTYPE: return EPROTOTYPE;
+    case WSAENOPROTOOPT: return ENOPROTOOPT;
+    case WSAEPROTONOSUPPORT: return EPROTONOSUPPORT;
+    case WSAESOCKTNOSUPPORT: return EPROTONOSUPPORT;
+    case WSAEOPNOTSUPP: return EOPNOTSUPP;
+    case WSAEPFNOSUPPORT: return EAFNOSUPPORT;
+    case WSAEAFNOSUPPORT: return EAFNOSUPPORT;
+    case WSAEADDRINUSE: return EADDRINUSE;
+    case WSAEADDRNOTAVAIL: return EADDRNOTAVAIL;
+    case WSAENETDOWN: return ENETDOWN;
+    case WSAENETUNREACH: return ENETUNREACH;
+    case WSAENETRESET: return ECONNRESET;
+    case WSAECONNABORTED: return ECONNABORTED;
+    case WSAECONNRESET: return ECONNRESET;
+    case WSAENOBUFS: return ENOBUFS;
+    case WSAEISCONN: return EISCONN;
+    case WSAENOTCONN: return ENOTCONN;
+    case WSAESHUTDOWN: return EPIPE;  // sending after shutdown(SHUT_WR), as POSIX says
+    case WSAETIMEDOUT: return ETIMEDOUT;
+    case WSAECONNREFUSED: return ECONNREFUSED;
+    case WSAEHOSTUNREACH: return EHOSTUNREACH;
+    case WSAEHOSTDOWN: return EHOSTUNREACH;
+    case WSAEMFILE: return EMFILE;
+    case WSAEINVAL: return EINVAL;
+    case WSAEFAULT: return EFAULT;
+    case WSAEINTR: return EINTR;
+    case WSAEACCES: return EACCES;
+    case WSANOTINITIALISED: return EINVAL;
+    default: return wsa > 0 && wsa < 200 ? wsa : EIO;
+  }
+}
+
+void SetErrno(int err) {
+  errno = err;
+  WSASetLastError(0);
+}
+
+int Fail() {
+  errno = MapWsa(WSAGetLastError());
+  return -1;
+}
+
+void NoInherit(SOCKET s) { SetHandleInformation(reinterpret_cast<HANDLE>(s), HANDLE_FLAG_INHERIT, 0); }
+
+}  // namespace
+
+int Startup() {
+  static std::once_flag once;
+  static int result = 0;
+  std::call_once(once, [] {
+    WSADATA d;
+    result = WSAStartup(MAKEWORD(2, 2), &d);
+  });
+  return result;
+}
+
+int LastError() {
+  // errno is set by Fail()/SetErrno() after every failing call in this file;
+  // calls made directly elsewhere (bind, connect, ...) leave it in Winsock.
+  int wsa = WSAGetLastError();
+  if (wsa != 0) return MapWsa(wsa);
+  return errno;
+}
+bool WouldBlock(int err) { return err == EAGAIN || err == EWOULDBLOCK; }
+bool InProgress(int err) { return err == EINPROGRESS || err == EAGAIN; }
+
+int64_t NowNs() {
+  static LARGE_INTEGER freq = [] {
+    LARGE_INTEGER f;
+    QueryPerformanceFrequency(&f);
+    return f;
+  }();
+  LARGE_INTEGER c;
+  QueryPerformanceCounter(&c);
+  return int64_t(double(c.QuadPart) * 1e9 / double(freq.QuadPart));
+}
+
+int Close(fd_t fd) {
+  {
+    std::lock_guard<std::mutex> g(g_nb_mu);
+    g_nonblocking.erase(fd);
+  }
+  if (closesocket(SOCKET(fd)) != 0) return Fail();
+  return 0;
+}
+
+int CheckOpen(fd_t fd) {
+  int type;
+  int len = sizeof type;
+  if (getsockopt(SOCKET(fd), SOL_SOCKET, SO_TYPE, reinterpret_cast<char*>(&type), &len) != 0)
+    return MapWsa(WSAGetLastError());
+  return 0;
+}
+
+int SetNonBlocking(fd_t fd, bool on) {
+  u_long mode = on ? 1 : 0;
+  if (ioctlsocket(SOCKET(fd), FIONBIO, &mode) != 0) return Fail();
+  std::lock_guard<std::mutex> g(g_nb_mu);
+  if (on) g_nonblocking.insert(fd);
+  else g_nonblocking.erase(fd);
+  return 0;
+}
+
+int GetNonBlocking(fd_t fd, bool* on) {
+  if (int err = CheckOpen(fd)) {
+    SetErrno(err);
+    return -1;
+  }
+  std::lock_guard<std::mutex> g(g_nb_mu);
+  *on = g_nonblocking.count(fd) != 0;
+  return 0;
+}
+
+fd_t Socket(int family, int type, int proto) {
+  // No handle inheritance: Windows' close-on-exec.
+  SOCKET s = WSASocketW(family, type, proto, nullptr, 0, WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
+  if (s == INVALID_SOCKET) return Fail();
+  return fd_t(s);
+}
+
+fd_t Accept(fd_t fd, sockaddr* addr, socklen_t* len) {
+  SOCKET c = ::accept(SOCKET(fd), addr, len);
+  if (c == INVALID_SOCKET) return Fail();
+  NoInherit(c);
+  // Winsock hands back the listener's non-blocking mode; Python and Linux give a blocking socket.
+  u_long mode = 0;
+  ioctlsocket(c, FIONBIO, &mode);
+  return fd_t(c);
+}
+
+// No socketpair() in Winsock: connect two loopback sockets to each other.
+int SocketPair(int family, int type, fd_t out[2]) {
+  (void)family;  // AF_UNIX pairs are emulated over AF_INET loopback too
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  int alen = sizeof addr;
+  if (type == SOCK_DGRAM) {
+    fd_t a = Socket(AF_INET, SOCK_DGRAM, 0), b = Socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in aa = addr, bb = addr;
+    int al = alen, bl = alen;
+    if (a < 0 || b < 0 || ::bind(SOCKET(a), (sockaddr*)&aa, alen) || ::bind(SOCKET(b), (sockaddr*)&bb, alen) ||
+        getsockname(SOCKET(a), (sockaddr*)&aa, &al) || getsockname(SOCKET(b), (sockaddr*)&bb, &bl) ||
+        ::connect(SOCKET(a), (sockaddr*)&bb, bl) || ::connect(SOCKET(b), (sockaddr*)&aa, al)) {
+      int err = LastError();
+      if (a >= 0) closesocket(SOCKET(a));
+      if (b >= 0) closesocket(SOCKET(b));
+      SetErrno(err);
+      return -1;
+    }
+    out[0] = a;
+    out[1] = b;
+    return 0;
+  }
+  fd_t lst = Socket(AF_INET, SOCK_STREAM, 0);
+  if (lst < 0) return -1;
+  fd_t a = -1, b = -1;
+  if (::bind(SOCKET(lst), (sockaddr*)&addr, alen) || getsockname(SOCKET(lst), (sockaddr*)&addr, &alen) ||
+      ::listen(SOCKET(lst), 1))
+    goto fail;
+  a = Socket(AF_INET, SOCK_STREAM, 0);
+  if (a < 0 || ::connect(SOCKET(a), (sockaddr*)&addr, alen)) goto fail;
+  b = Accept(lst, nullptr, nullptr);
+  if (b < 0) goto fail;
+  closesocket(SOCKET(lst));
+  out[0] = a;
+  out[1] = b;
+  return 0;
+fail : {
+  int err = LastError();
+  closesocket(SOCKET(lst));
+  if (a >= 0) closesocket(SOCKET(a));
+  SetErrno(err);
+  return -1;
+}
+}
+
+int Pipe(fd_t out[2]) {
+  (void)out;
+  SetErrno(ENOSYS);
+  return -1;
+}
+
+long Send(fd_t fd, const void* buf, size_t len) {
+  int n = ::send(SOCKET(fd), static_cast<const char*>(buf), len > INT_MAX ? INT_MAX : int(len), 0);
+  return n == SOCKET_ERROR ? Fail() : n;
+}
+long SendTo(fd_t fd, const void* buf, size_t len, const sockaddr* addr, socklen_t alen) {
+  int n = ::sendto(SOCKET(fd), static_cast<const char*>(buf), len > INT_MAX ? INT_MAX : int(len), 0, addr, alen);
+  return n == SOCKET_ERROR ? Fail() : n;
+}
+long Recv(fd_t fd, void* buf, size_t len) {
+  int n = ::recv(SOCKET(fd), static_cast<char*>(buf), len > INT_MAX ? INT_MAX : int(len), 0);
+  return n == SOCKET_ERROR ? Fail() : n;
+}
+long RecvFrom(fd_t fd, void* buf, size_t len, sockaddr* addr, socklen_t* alen) {
+  int n = ::recvfrom(SOCKET(fd), static_cast<char*>(buf), len > INT_MAX ? INT_MAX : int(len), 0, addr, alen);
+  return n == SOCKET_ERROR ? Fail() : n;
+}
+
+int Select(int nfds, fd_set* r, fd_set* w, fd_set* x, timeval* tv) {
+  // Winsock refuses three empty sets; waiting on nothing is a sleep (as in Python).
+  if ((!r || !r->fd_count) && (!w || !w->fd_count) && (!x || !x->fd_count)) {
+    Sleep(tv ? DWORD(tv->tv_sec * 1000 + (tv->tv_usec + 999) / 1000) : INFINITE);
+    return 0;
+  }
+  int n = ::select(nfds, r, w, x, tv);
+  return n == SOCKET_ERROR ? Fail() : n;
+}
+
+bool FitsFdSet(fd_t) { return true; }  // the count is checked instead
+
+bool ReadableNow(fd_t fd) {
+  fd_set r;
+  FD_ZERO(&r);
+  FD_SET(SOCKET(fd), &r);
+  timeval tv{0, 0};
+  return ::select(0, &r, nullptr, nullptr, &tv) > 0;
+}
+
+int WaitWritable(fd_t fd) {
+  fd_set w, x;
+  FD_ZERO(&w);
+  FD_ZERO(&x);
+  FD_SET(SOCKET(fd), &w);
+  FD_SET(SOCKET(fd), &x);  // a failed connect shows up in the except set on Windows
+  return ::select(0, nullptr, &w, &x, nullptr) == SOCKET_ERROR ? Fail() : 0;
+}
+
+int OpenWake(WakePair* w) {
+  fd_t fds[2];
+  if (SocketPair(AF_INET, SOCK_STREAM, fds) < 0) return -1;
+  SetNonBlocking(fds[0], true);
+  SetNonBlocking(fds[1], true);
+  w->read_fd = fds[0];
+  w->write_fd = fds[1];
+  return 0;
+}
+
+void Wake(const WakePair& w) {
+  char b = 1;
+  ::send(SOCKET(w.write_fd), &b, 1, 0);
+}
+
+void DrainWake(const WakePair& w) {
+  char buf[64];
+  while (::recv(SOCKET(w.read_fd), buf, sizeof buf, 0) > 0) {
+  }
+}
+
+void CloseWake(WakePair* w) {
+  if (w->read_fd >= 0) Close(w->read_fd);
+  if (w->write_fd >= 0) Close(w->write_fd);
+  w->read_fd = w->write_fd = -1;
+}
+
+}  // namespace iomux::sys
