@@ -1,5 +1,6 @@
 #include "address.h"
 
+#include <cmath>
 #include <cstring>
 #include <string>
 
@@ -11,7 +12,8 @@ namespace {
 int PortArg(Napi::Env env, Napi::Value v) {
   if (!v.IsNumber()) ThrowTypeError(env, "port must be an integer");
   double d = v.As<Napi::Number>().DoubleValue();
-  if (d != d || (d - double(int64_t(d))) != 0) ThrowTypeError(env, "port must be an integer");
+  // Casting a huge or infinite double to an integer is undefined: test integrality in double.
+  if (std::isnan(d) || (std::isfinite(d) && std::trunc(d) != d)) ThrowTypeError(env, "port must be an integer");
   if (d < 0 || d > 65535) ThrowRangeError(env, "port must be between 0 and 65535");
   return int(d);
 }
