@@ -3,6 +3,8 @@
 // (false for connect), never as an exception: it is the normal case in a loop.
 #include <climits>
 #include <cstring>
+#include <memory>
+#include <new>
 
 #include "address.h"
 #include "args.h"
@@ -178,10 +180,13 @@ void SendAll(const Napi::CallbackInfo& info) {
   }
 }
 
-uint8_t* ScratchFor(Napi::Env env, size_t n, std::vector<uint8_t>* oneoff) {
+// Large reads get an uninitialised one-off buffer: zero-filling what recv(2**31-1)
+// asks for took seconds, and the kernel only writes the bytes that arrive.
+uint8_t* ScratchFor(Napi::Env env, size_t n, std::unique_ptr<uint8_t[]>* oneoff) {
   if (n > kScratchKeep) {
-    oneoff->resize(n);
-    return oneoff->data();
+    oneoff->reset(new (std::nothrow) uint8_t[n]);
+    if (!*oneoff) ThrowSystemError(env, ENOMEM, "recv");
+    return oneoff->get();
   }
   auto& s = GetInstance(env)->scratch;
   if (s.size() < n) s.resize(n);
@@ -197,7 +202,7 @@ Napi::Value Recv(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   sys::fd_t fd = ArgFd(info, 0);
   size_t n = BufsizeArg(info, 1);
-  std::vector<uint8_t> oneoff;
+  std::unique_ptr<uint8_t[]> oneoff;
   uint8_t* buf = ScratchFor(env, n ? n : 1, &oneoff);
   long r = Retry([&] { return sys::Recv(fd, buf, n); });
   if (r < 0) {
@@ -242,7 +247,7 @@ Napi::Value RecvFrom(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   sys::fd_t fd = ArgFd(info, 0);
   size_t n = BufsizeArg(info, 1);
-  std::vector<uint8_t> oneoff;
+  std::unique_ptr<uint8_t[]> oneoff;
   uint8_t* buf = ScratchFor(env, n ? n : 1, &oneoff);
   SockAddr a;
   long r = Retry([&] {
