@@ -20,6 +20,7 @@ let tcp: Socket; // AF_INET stream, unbound
 let tcp6: Socket;
 let udp: Socket;
 let unix: Socket;
+let unixDgram: Socket;
 let pairA: Socket;
 let pairB: Socket;
 let dir: string;
@@ -30,13 +31,14 @@ beforeAll(() => {
   tcp6 = new Socket(AF_INET6, SOCK_STREAM);
   udp = new Socket(AF_INET, SOCK_DGRAM);
   unix = new Socket(AF_UNIX, SOCK_STREAM);
+  unixDgram = new Socket(AF_UNIX, SOCK_DGRAM);
   [pairA, pairB] = socketpair();
   pairA.setBlocking(false);
   pairB.setBlocking(false);
   dir = tempDir();
 });
 afterAll(() => {
-  for (const s of [tcp, tcp6, udp, unix, pairA, pairB]) s.close();
+  for (const s of [tcp, tcp6, udp, unix, unixDgram, pairA, pairB]) s.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -181,6 +183,13 @@ function cases(): Array<[string, () => unknown, Expect]> {
     { code: ['ENOTFOUND', 'EAI_AGAIN'], syscall: 'getaddrinfo' }]);
   c.push(['bind to an address this machine does not have', () => tcp.bind(['192.0.2.1', 0]),
     { code: 'EADDRNOTAVAIL', syscall: 'bind' }]);
+  for (const [n, v, e] of [
+    ['a path too long', path.join('/tmp', 'y'.repeat(200)), 'RangeError'],
+    ['an [host, port] pair (wrong family)', ['127.0.0.1', 9], 'TypeError'],
+    ['a path with a NUL inside', '/tmp/a\0b', 'TypeError'],
+  ] as Array<[string, unknown, Expect]>) {
+    c.push([`AF_UNIX datagram sendTo(buf, ${n})`, () => unixDgram.sendTo(buf, X(v)), e]);
+  }
   c.push(['AF_UNIX connect to a path that does not exist', () => unix.connect(path.join(dir, 'nope')),
     { code: 'ENOENT', syscall: 'connect' }]);
 
