@@ -137,8 +137,9 @@ export abstract class BaseSelector<T = unknown> {
         }
         this.#arm(p);
       } catch (err) {
-        this.#pending = undefined;
-        reject(err);
+        // Undo only a wait this call started: a BUSY error must not orphan the pending one.
+        if (this.#pending?.resolve === resolve) this.#settle((q) => q.reject(err));
+        else reject(err);
       }
     });
   }
