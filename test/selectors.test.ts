@@ -368,6 +368,13 @@ describe.each(BACKENDS)('%s selector', (name, Cls) => {
       }
     });
 
+    it('a timeout beyond what the syscall takes is not an error', () => {
+      const [a, b] = pair();
+      const key = sel.register(a, EVENT_READ);
+      b.send(Buffer.from('x'));
+      for (const t of [2 ** 31, 2 ** 40, 1e300]) expect(sel.select(t)).toEqual([[key, EVENT_READ]]);
+    });
+
     it('NaN or a non-number timeout is a TypeError', () => {
       for (const t of [NaN, '10', {}, [], true, 10n] as unknown[]) {
         expect(() => sel.select(t as number), `timeout ${String(t)}`).toThrow(TypeError);

@@ -1,0 +1,391 @@
+// selectAsync(): waits without blocking Node's event loop, on every Linux
+// backend. Process lifetime and worker teardown are checked in child processes.
+import { execFile } from 'node:child_process';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { once } from 'node:events';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  AbortError, EVENT_READ, EVENT_WRITE, EpollSelector, PollSelector, SelectSelector, Socket, socketpair,
+  type BaseSelector,
+} from '../src/ts/index';
+
+const root = path.resolve(__dirname, '..');
+const BACKENDS = [
+  ['select', SelectSelector, 'SelectSelector'],
+  ['poll', PollSelector, 'PollSelector'],
+  ['epoll', EpollSelector, 'EpollSelector'],
+] as const;
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Runs a CommonJS script (`io` is the package) in a fresh node; resolves with its exit and output. */
+function runChild(script: string, timeout = 20000): Promise<{ code: number | null; signal: string | null; out: string; err: string; ms: number }> {
+  const code = `const io = require(${JSON.stringify(root)});\n${script}`;
+  const t0 = performance.now();
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['-e', code], { encoding: 'utf8', timeout }, (error, out, err) => {
+      const e = error as (NodeJS.ErrnoException & { code?: unknown; signal?: string }) | null;
+      resolve({
+        code: e ? (typeof e.code === 'number' ? e.code : null) : 0,
+        signal: e?.signal ?? null,
+        out, err, ms: performance.now() - t0,
+      });
+    });
+  });
+}
+
+describe.each(BACKENDS)('%s selectAsync', (name, Cls, clsName) => {
+  let sel: BaseSelector<string>;
+  const toClose: Array<() => void> = [];
+
+  beforeEach(() => {
+    sel = new Cls<string>();
+  });
+  afterEach(() => {
+    sel.close();
+    for (const f of toClose.splice(0)) f();
+  });
+
+  function pair(): [Socket, Socket] {
+    const [a, b] = socketpair();
+    toClose.push(() => { a.close(); b.close(); });
+    return [a, b];
+  }
+
+  it('resolves with the ready keys once the peer writes', async () => {
+    const [a, b] = pair();
+    const key = sel.register(a, EVENT_READ, 'a');
+    setTimeout(() => b.send(Buffer.from('x')), 100);
+    const t0 = performance.now();
+    const ready = await sel.selectAsync(5000);
+    expect(ready).toEqual([[key, EVENT_READ]]);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(80);
+  });
+
+  it('resolves at once when something is already ready, with the same shape as select()', async () => {
+    const [a, b] = pair();
+    const ka = sel.register(a, EVENT_READ | EVENT_WRITE);
+    b.send(Buffer.from('x'));
+    const ready = await sel.selectAsync();
+    expect(ready).toEqual([[ka, EVENT_READ | EVENT_WRITE]]);
+    expect(ready).toEqual(sel.select(0));
+  });
+
+  it('does not block the event loop: timers tick and a net server answers during the wait', async () => {
+    const [a, b] = pair();
+    const key = sel.register(a, EVENT_READ);
+    const server = net.createServer((c) => c.on('data', (d) => c.end(Buffer.concat([Buffer.from('echo:'), d]))));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    toClose.push(() => server.close());
+    let ticks = 0;
+    const iv = setInterval(() => ticks++, 20);
+    toClose.push(() => clearInterval(iv));
+    const pending = sel.selectAsync(10000);
+    let settled = false;
+    void pending.then(() => { settled = true; });
+    // A full TCP round trip through Node's own loop while the wait is pending.
+    const port = (server.address() as net.AddressInfo).port;
+    const reply = await new Promise<string>((resolve, reject) => {
+      const c = net.connect(port, '127.0.0.1', () => c.end('hi'));
+      let got = '';
+      c.on('data', (d) => { got += d; });
+      c.on('end', () => resolve(got));
+      c.on('error', reject);
+    });
+    expect(reply).toBe('echo:hi');
+    await sleep(300);
+    expect(settled).toBe(false);
+    expect(ticks).toBeGreaterThanOrEqual(5);
+    b.send(Buffer.from('x'));
+    expect(await pending).toEqual([[key, EVENT_READ]]);
+  });
+
+  it('resolves [] after its timeout (never early), and at once for 0 or a negative one', async () => {
+    const [a] = pair();
+    sel.register(a, EVENT_READ);
+    let t0 = performance.now();
+    expect(await sel.selectAsync(300)).toEqual([]);
+    const took = performance.now() - t0;
+    expect(took).toBeGreaterThanOrEqual(299);
+    expect(took).toBeLessThan(300 + 1000);
+    for (const t of [0, -5]) {
+      t0 = performance.now();
+      expect(await sel.selectAsync(t)).toEqual([]);
+      expect(performance.now() - t0).toBeLessThan(500);
+    }
+    t0 = performance.now();
+    expect(await sel.selectAsync(20.3)).toEqual([]);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(20.3);
+  });
+
+  it('a timeout beyond what timers and syscalls take is waited out, not an error', async () => {
+    const [a, b] = pair();
+    const key = sel.register(a, EVENT_READ);
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    toClose.push(() => process.off('warning', onWarning));
+    const p = sel.selectAsync(2 ** 40);
+    let settled = false;
+    void p.then(() => { settled = true; }, () => { settled = true; });
+    await sleep(150);
+    expect(settled).toBe(false);
+    b.send(Buffer.from('x'));
+    expect(await p).toEqual([[key, EVENT_READ]]);
+    expect(warnings).toEqual([]);
+  });
+
+  it('with nothing registered honours its timeout', async () => {
+    const t0 = performance.now();
+    expect(await sel.selectAsync(200)).toEqual([]);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(199);
+  });
+
+  it('an already-aborted signal rejects with AbortError at once', async () => {
+    const [a, b] = pair();
+    sel.register(a, EVENT_READ);
+    b.send(Buffer.from('x')); // even when something is ready
+    const ac = new AbortController();
+    ac.abort(new Error('why'));
+    const t0 = performance.now();
+    const err = await sel.selectAsync(5000, { signal: ac.signal }).then(() => undefined, (e: unknown) => e);
+    expect(performance.now() - t0).toBeLessThan(500);
+    expect(err).toBeInstanceOf(AbortError);
+    expect(err).toMatchObject({ name: 'AbortError', code: 'ABORT_ERR' });
+    // Nothing is left pending.
+    expect((await sel.selectAsync(0)).length).toBe(1);
+  });
+
+  it('an abort during the wait rejects with AbortError promptly, and the selector stays usable', async () => {
+    const [a, b] = pair();
+    const key = sel.register(a, EVENT_READ);
+    const ac = new AbortController();
+    const p = sel.selectAsync(undefined, { signal: ac.signal });
+    await sleep(100);
+    const t0 = performance.now();
+    ac.abort();
+    await expect(p).rejects.toMatchObject({ name: 'AbortError' });
+    expect(performance.now() - t0).toBeLessThan(500);
+    // A late event does not resurrect the aborted wait; the next one sees it.
+    b.send(Buffer.from('x'));
+    expect(await sel.selectAsync(5000)).toEqual([[key, EVENT_READ]]);
+  });
+
+  it('close() while pending resolves [] promptly, even with no timeout', async () => {
+    const [a] = pair();
+    sel.register(a, EVENT_READ);
+    const p = sel.selectAsync();
+    await sleep(50);
+    const t0 = performance.now();
+    sel.close();
+    expect(await p).toEqual([]);
+    expect(performance.now() - t0).toBeLessThan(500);
+  });
+
+  it('a second concurrent call rejects with ERR_IOMUX_BUSY; the first one carries on', async () => {
+    const [a, b] = pair();
+    const key = sel.register(a, EVENT_READ);
+    const first = sel.selectAsync(5000);
+    await expect(sel.selectAsync(5000)).rejects.toMatchObject({ code: 'ERR_IOMUX_BUSY' });
+    b.send(Buffer.from('x'));
+    expect(await first).toEqual([[key, EVENT_READ]]);
+    // Once settled, another call is allowed.
+    expect(await sel.selectAsync(0)).toEqual([[key, EVENT_READ]]);
+  });
+
+  it('sees registrations made while it waits', async () => {
+    const [a] = pair();
+    sel.register(a, EVENT_READ);
+    const p = sel.selectAsync(5000);
+    await sleep(100);
+    // A new fd that is already readable.
+    const [c, d] = pair();
+    d.send(Buffer.from('x'));
+    const kc = sel.register(c, EVENT_READ, 'new');
+    const t0 = performance.now();
+    expect(await p).toEqual([[kc, EVENT_READ]]);
+    expect(performance.now() - t0).toBeLessThan(1000);
+  });
+
+  it('sees modify() and unregister() made while it waits', async () => {
+    const [a, b] = pair();
+    const [c, d] = pair();
+    sel.register(a, EVENT_READ);
+    sel.register(c, EVENT_READ);
+    const p = sel.selectAsync(5000);
+    await sleep(50);
+    // a stops being watched: data arriving on it must not settle the wait.
+    sel.unregister(a);
+    b.send(Buffer.from('x'));
+    await sleep(150);
+    let settled = false;
+    void p.then(() => { settled = true; });
+    await sleep(0);
+    expect(settled).toBe(false);
+    // c is always writable: switching it to EVENT_WRITE settles the wait.
+    const kc = sel.modify(c, EVENT_WRITE, 'w');
+    expect(await p).toEqual([[kc, EVENT_WRITE]]);
+    void d;
+  });
+
+  it('reports errors by rejecting, never by throwing', async () => {
+    const calls: Array<() => Promise<unknown>> = [
+      () => sel.selectAsync(NaN),
+      () => sel.selectAsync('10' as unknown as number),
+      () => sel.selectAsync(10, { signal: {} as AbortSignal }),
+    ];
+    for (const call of calls) {
+      let p: Promise<unknown> | undefined;
+      expect(() => { p = call(); }).not.toThrow();
+      await expect(p).rejects.toBeInstanceOf(TypeError);
+    }
+    sel.close();
+    let p: Promise<unknown> | undefined;
+    expect(() => { p = sel.selectAsync(10); }).not.toThrow();
+    await expect(p).rejects.toMatchObject({ code: 'ERR_IOMUX_CLOSED' });
+  });
+
+  it('a pending wait keeps the process alive until it resolves', async () => {
+    const res = await runChild(`
+      const { spawn } = require('node:child_process');
+      const [r, w] = io.pipe();
+      // The writer is another process, unref'd: the pending wait is all that is left here.
+      spawn('sh', ['-c', 'sleep 0.5; printf x'], { stdio: ['ignore', w, 'ignore'] }).unref();
+      io.close(w);
+      const sel = new io.${clsName}();
+      sel.register(r, io.EVENT_READ);
+      const t0 = performance.now();
+      sel.selectAsync().then((ready) => {
+        console.log('resolved ' + ready.length + ' ' + Math.round(performance.now() - t0));
+        sel.close();
+        io.close(r);
+      });
+      process.on('exit', () => console.log('exit'));
+    `);
+    expect(res.err).toBe('');
+    expect(res.code).toBe(0);
+    const lines = res.out.trim().split('\n');
+    expect(lines[0]).toMatch(/^resolved 1 \d+$/);
+    expect(Number(lines[0].split(' ')[2])).toBeGreaterThanOrEqual(400);
+    expect(lines[1]).toBe('exit');
+  });
+
+  it('an idle selector never keeps the process alive (nor one whose waits have settled)', async () => {
+    const res = await runChild(`
+      const [a, b] = io.socketpair();
+      const [c, d] = io.socketpair();
+      const sel = new io.${clsName}();
+      sel.register(a, io.EVENT_READ);
+      sel.register(c, io.EVENT_READ);
+      (async () => {
+        setTimeout(() => b.send(Buffer.from('x')), 30);
+        const r1 = await sel.selectAsync();          // armed, then resolved by readiness
+        a.recv(10);
+        const r2 = await sel.selectAsync(30);        // resolved by its timeout
+        const ac = new AbortController();
+        const p3 = sel.selectAsync(undefined, { signal: ac.signal });
+        setTimeout(() => ac.abort(), 30);
+        const r3 = await p3.then(() => 'resolved', (e) => e.name);
+        console.log(r1.length, r2.length, r3);
+        // Left open, with fds registered, on purpose.
+      })();
+    `);
+    expect(res.err).toBe('');
+    expect(res.code).toBe(0);
+    expect(res.signal).toBeNull();
+    expect(res.out.trim()).toBe('1 0 AbortError');
+    expect(res.ms).toBeLessThan(10000);
+  });
+
+  it('works inside a worker_thread', async () => {
+    const res = await runChild(`
+      const { Worker } = require('node:worker_threads');
+      const w = new Worker(\`
+        const io = require(${JSON.stringify(root)});
+        const { parentPort } = require('node:worker_threads');
+        const [a, b] = io.socketpair();
+        const sel = new io.${clsName}();
+        const key = sel.register(a, io.EVENT_READ, 'in-worker');
+        let ticks = 0;
+        const iv = setInterval(() => ticks++, 10);
+        setTimeout(() => b.send(Buffer.from('x')), 150);
+        sel.selectAsync(5000).then((ready) => {
+          clearInterval(iv);
+          parentPort.postMessage({ n: ready.length, data: ready[0] && ready[0][0].data, same: ready[0] && ready[0][0] === key, ticks });
+          sel.close(); a.close(); b.close();
+        });
+      \`, { eval: true });
+      w.on('message', (m) => console.log(JSON.stringify(m)));
+      w.on('error', (e) => console.log(JSON.stringify({ error: String(e) })));
+      w.on('exit', (code) => console.log(JSON.stringify({ exit: code })));
+    `);
+    expect(res.err).toBe('');
+    expect(res.code).toBe(0);
+    const msgs = res.out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(msgs[0]).toMatchObject({ n: 1, data: 'in-worker', same: true });
+    expect(msgs[0].ticks as number).toBeGreaterThanOrEqual(3);
+    expect(msgs[1]).toEqual({ exit: 0 });
+  });
+
+  it('a worker terminated with a wait pending exits cleanly and leaves no fd behind', async () => {
+    const res = await runChild(`
+      const fs = require('node:fs');
+      const { Worker } = require('node:worker_threads');
+      const fdCount = () => fs.readdirSync('/proc/self/fd').length;
+      const src = \`
+        const io = require(${JSON.stringify(root)});
+        const { parentPort, workerData } = require('node:worker_threads');
+        const sel = new io.${clsName}();
+        sel.register(workerData.fd, io.EVENT_READ);
+        sel.selectAsync().then(() => parentPort.postMessage('settled'));
+        parentPort.postMessage('pending');
+      \`;
+      // The fds the test watches belong to this thread; the worker owns only its selector.
+      const [r, w] = io.pipe();
+      async function once() {
+        const worker = new Worker(src, { eval: true, workerData: { fd: r } });
+        const msgs = [];
+        worker.on('message', (m) => msgs.push(m));
+        await new Promise((res) => worker.on('message', (m) => m === 'pending' && res()));
+        await new Promise((res) => setTimeout(res, 50));
+        const code = await worker.terminate();
+        return { code, msgs };
+      }
+      (async () => {
+        const first = await once();         // warms up whatever a first worker loads for good
+        await new Promise((res) => setTimeout(res, 100));
+        const before = fdCount();
+        const runs = [];
+        for (let i = 0; i < 3; i++) runs.push(await once());
+        await new Promise((res) => setTimeout(res, 200));
+        const after = fdCount();
+        io.close(r); io.close(w);
+        console.log(JSON.stringify({ first, runs, before, after }));
+      })();
+    `);
+    expect(res.err).toBe('');
+    expect(res.signal).toBeNull();
+    expect(res.code).toBe(0);
+    const out = JSON.parse(res.out.trim().split('\n').pop() as string) as {
+      first: { code: number; msgs: string[] }; runs: Array<{ code: number; msgs: string[] }>; before: number; after: number;
+    };
+    for (const run of [out.first, ...out.runs]) {
+      expect(run.code).toBe(1); // terminate()'s exit code
+      expect(run.msgs).toEqual(['pending']);
+    }
+    expect(out.after).toBeLessThanOrEqual(out.before);
+  });
+
+  if (name === 'epoll') {
+    it('the pending wait does not make the epoll fd unusable for select() afterwards', async () => {
+      const [a, b] = pair();
+      const key = sel.register(a, EVENT_READ);
+      const p = sel.selectAsync(100);
+      expect(await p).toEqual([]);
+      b.send(Buffer.from('x'));
+      expect(sel.select(0)).toEqual([[key, EVENT_READ]]);
+    });
+  }
+});
