@@ -53,6 +53,8 @@ export class Socket {
 
   /** Adopts an open socket fd: close() closes it. */
   static fromFd(fd: number): Socket {
+    // A number only (as Python): adopting another Socket through its fileno() would give one fd two owners.
+    if (typeof fd !== 'number') throw new TypeError(`fd must be an integer file descriptor, got ${typeof fd}`);
     const n = toFd(fd);
     const [family, type] = native.adopt(n);
     return wrap(n, family, type);
