@@ -152,6 +152,8 @@ function cases(): Array<[string, () => unknown, Expect]> {
 
   // fromFd.
   for (const [n, v, e] of badFds) c.push([`Socket.fromFd(${n})`, () => Socket.fromFd(X(v)), e]);
+  c.push(['Socket.fromFd(a Socket) (one fd, two owners)', () => Socket.fromFd(X(pairA)), 'TypeError']);
+  c.push(['Socket.fromFd({ fileno })', () => Socket.fromFd(X({ fileno: () => 0 })), 'TypeError']);
 
   // setBlocking.
   for (const [n, v] of [['undefined', undefined], ['a string', 'yes'], ['an object', {}], ['null', null]] as const) {
