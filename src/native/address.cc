@@ -85,7 +85,10 @@ SockAddr ParseAddress(Napi::Env env, int family, Napi::Value value, const char* 
   hints.ai_family = family;
   hints.ai_flags = AI_ADDRCONFIG;
   int gai = getaddrinfo(host.c_str(), nullptr, &hints, &res);
-  if (gai == EAI_ADDRFAMILY || gai == EAI_NODATA) gai = EAI_NONAME;
+#ifdef EAI_ADDRFAMILY
+  if (gai == EAI_ADDRFAMILY) gai = EAI_NONAME;
+#endif
+  if (gai == EAI_NODATA) gai = EAI_NONAME;
   if (gai != 0 || !res) ThrowResolve(env, gai ? gai : EAI_NONAME, host);
   memcpy(&out.storage, res->ai_addr, res->ai_addrlen);
   out.len = socklen_t(res->ai_addrlen);
@@ -117,7 +120,7 @@ Napi::Value AddressToJs(Napi::Env env, const sockaddr* sa, socklen_t len) {
     case AF_UNIX: {
       auto* un = reinterpret_cast<const sockaddr_un*>(sa);
       size_t off = offsetof(sockaddr_un, sun_path);
-      if (len <= off) return Napi::String::New(env, "");  // unnamed
+      if (size_t(len) <= off) return Napi::String::New(env, "");  // unnamed
       size_t n = len - off;
       if (n > sizeof un->sun_path) n = sizeof un->sun_path;
       if (un->sun_path[0] == '\0') return Napi::String::New(env, un->sun_path, n);  // abstract

@@ -115,7 +115,7 @@ int FinishInterruptedConnect(sys::fd_t fd) {
   int err = 0;
   socklen_t l = sizeof err;
   if (getsockopt(fd, SOL_SOCKET, SO_ERROR, reinterpret_cast<char*>(&err), &l) < 0) return sys::LastError();
-  return err;
+  return sys::FromSoError(err);
 }
 
 // connect(fd, family, address) -> true (connected) | false (in progress)
@@ -145,7 +145,7 @@ Napi::Value ConnectError(const Napi::CallbackInfo& info) {
   if (getsockopt(fd, SOL_SOCKET, SO_ERROR, reinterpret_cast<char*>(&err), &l) < 0)
     ThrowSystemError(env, sys::LastError(), "getsockopt");
   if (err == 0) return env.Null();
-  return SystemError(env, err, "connect").Value();
+  return SystemError(env, sys::FromSoError(err), "connect").Value();
 }
 
 // send(fd, data, offset?, length?) -> bytes sent | null

@@ -46,6 +46,8 @@ int Startup();
 
 // The errno of the last failed call, with Winsock codes mapped to errno values.
 int LastError();
+// An SO_ERROR value as an errno value (Winsock reports WSA codes there).
+int FromSoError(int so_error);
 bool WouldBlock(int err);
 bool InProgress(int err);
 

@@ -9,6 +9,7 @@ namespace iomux::sys {
 int Startup() { return 0; }
 
 int LastError() { return errno; }
+int FromSoError(int so_error) { return so_error; }
 bool WouldBlock(int err) { return err == EAGAIN || err == EWOULDBLOCK; }
 bool InProgress(int err) { return err == EINPROGRESS; }
 

@@ -85,6 +85,7 @@ int LastError() {
   if (wsa != 0) return MapWsa(wsa);
   return errno;
 }
+int FromSoError(int so_error) { return so_error ? MapWsa(so_error) : 0; }
 bool WouldBlock(int err) { return err == EAGAIN || err == EWOULDBLOCK; }
 bool InProgress(int err) { return err == EINPROGRESS || err == EAGAIN; }
 
