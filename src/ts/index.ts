@@ -20,3 +20,5 @@ export { DefaultSelector } from './selectors/default';
 export { AbortError } from './errors';
 export type { IomuxError, IomuxErrorCode } from './errors';
 export type { FileLike, HasFileno } from './filelike';
+export { EventLoop } from './eventloop';
+export type { TimerHandle, WaitOptions } from './eventloop';
