@@ -61,7 +61,17 @@ function eintr(kind: string, timeout: string, count: number, every: number, then
   });
 }
 
-const kinds = ['select', 'poll', 'epoll', 'SelectSelector', 'PollSelector', 'EpollSelector'];
+const kinds = [
+  'select',
+  'poll',
+  'epoll',
+  'SelectSelector',
+  'PollSelector',
+  'EpollSelector',
+  'SelectSelector.selectAsync',
+  'PollSelector.selectAsync',
+  'EpollSelector.selectAsync',
+];
 
 describe('EINTR', () => {
   it.each(kinds)('%s: signals during a timed wait neither shorten nor break it', async (kind) => {
