@@ -32,6 +32,11 @@ interface Pending<T> {
 
 let nextSeq = 1;
 
+// Selectors with a selectAsync() pending, held strongly as a pending timer holds its
+// callback. Native code holds only a weak callback (#weakWake), so a dropped idle
+// selector is collected and frees its fds (and, for select/poll, its waiter thread).
+const waiting = new Set<object>();
+
 export abstract class BaseSelector<T = unknown> {
   abstract readonly backend: Backend;
   readonly #keys = new Map<number, SelectorKey<T>>();
@@ -40,7 +45,7 @@ export abstract class BaseSelector<T = unknown> {
   protected readonly native: NativeSet;
   #closed = false;
   #pending: Pending<T> | undefined;
-  readonly #onWake = (seq: number) => this.#wake(seq);
+  readonly #onWake = BaseSelector.#weakWake(new WeakRef(this));
 
   constructor() {
     this.native = this.openNative(this.results.array);
@@ -130,6 +135,7 @@ export abstract class BaseSelector<T = unknown> {
         if (now.length > 0 || (finite && (timeoutMs as number) <= 0)) return resolve(now);
         const p: Pending<T> = { seq: 0, resolve, reject, signal, deadline: finite ? performance.now() + (timeoutMs as number) : Infinity };
         this.#pending = p;
+        waiting.add(this);
         if (finite) this.#startTimer(p);
         if (signal) {
           p.onAbort = () => this.#settle((q) => q.reject(new AbortError(signal.reason)));
@@ -172,6 +178,14 @@ export abstract class BaseSelector<T = unknown> {
     this.close();
   }
 
+  // Static, so the callback closes over the WeakRef only, never over `this`.
+  static #weakWake(ref: WeakRef<BaseSelector<unknown>>): (seq: number) => void {
+    return (seq) => {
+      const sel = ref.deref();
+      if (sel !== undefined) sel.#wake(seq);
+    };
+  }
+
   #arm(p: Pending<T>): void {
     p.seq = nextSeq = (nextSeq + 1) >>> 0 || 1;
     this.native.arm(this.#onWake, p.seq);
@@ -212,6 +226,7 @@ export abstract class BaseSelector<T = unknown> {
     const p = this.#pending;
     if (!p) return;
     this.#pending = undefined;
+    waiting.delete(this);
     this.native.cancel();
     if (p.timer) clearTimeout(p.timer);
     if (p.signal && p.onAbort) p.signal.removeEventListener('abort', p.onAbort);
