@@ -20,11 +20,11 @@ const BACKENDS = [
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Runs a CommonJS script (`io` is the package) in a fresh node; resolves with its exit and output. */
-function runChild(script: string, timeout = 20000): Promise<{ code: number | null; signal: string | null; out: string; err: string; ms: number }> {
+function runChild(script: string, timeout = 20000, nodeArgs: string[] = []): Promise<{ code: number | null; signal: string | null; out: string; err: string; ms: number }> {
   const code = `const io = require(${JSON.stringify(root)});\n${script}`;
   const t0 = performance.now();
   return new Promise((resolve) => {
-    execFile(process.execPath, ['-e', code], { encoding: 'utf8', timeout }, (error, out, err) => {
+    execFile(process.execPath, [...nodeArgs, '-e', code], { encoding: 'utf8', timeout }, (error, out, err) => {
       const e = error as (NodeJS.ErrnoException & { code?: unknown; signal?: string }) | null;
       resolve({
         code: e ? (typeof e.code === 'number' ? e.code : null) : 0,
@@ -254,16 +254,20 @@ describe.each(BACKENDS)('%s selectAsync', (name, Cls, clsName) => {
       // The writer is another process, unref'd: the pending wait is all that is left here.
       spawn('sh', ['-c', 'sleep 0.5; printf x'], { stdio: ['ignore', w, 'ignore'] }).unref();
       io.close(w);
-      const sel = new io.${clsName}();
-      sel.register(r, io.EVENT_READ);
       const t0 = performance.now();
-      sel.selectAsync().then((ready) => {
-        console.log('resolved ' + ready.length + ' ' + Math.round(performance.now() - t0));
-        sel.close();
-        io.close(r);
-      });
+      // Nothing outside this function holds the selector: the pending wait must.
+      (function () {
+        const sel = new io.${clsName}();
+        sel.register(r, io.EVENT_READ);
+        sel.selectAsync().then((ready) => {
+          console.log('resolved ' + ready.length + ' ' + Math.round(performance.now() - t0));
+          sel.close();
+          io.close(r);
+        });
+      })();
+      setInterval(() => global.gc(), 50).unref();
       process.on('exit', () => console.log('exit'));
-    `);
+    `, 20000, ['--expose-gc']);
     expect(res.err).toBe('');
     expect(res.code).toBe(0);
     const lines = res.out.trim().split('\n');
@@ -297,6 +301,39 @@ describe.each(BACKENDS)('%s selectAsync', (name, Cls, clsName) => {
     expect(res.signal).toBeNull();
     expect(res.out.trim()).toBe('1 0 AbortError');
     expect(res.ms).toBeLessThan(10000);
+  });
+
+  it('a dropped selector that has used selectAsync() is collected and frees its fds', async () => {
+    const res = await runChild(`
+      const fs = require('node:fs');
+      const fdCount = () => fs.readdirSync('/proc/self/fd').length;
+      const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+      const [a, b] = io.socketpair();
+      async function useOne() {
+        const s = new io.${clsName}();
+        s.register(a, io.EVENT_READ);
+        await s.selectAsync(1);        // armed, settled by its timeout
+        setTimeout(() => b.send(Buffer.from('x')), 5);
+        await s.selectAsync();         // armed, settled by readiness
+        a.recv(10);
+        // Not closed: dropped.
+      }
+      (async () => {
+        await useOne();
+        for (let i = 0; i < 3; i++) { global.gc(); await sleep(20); }
+        const before = fdCount();
+        for (let i = 0; i < 30; i++) await useOne();
+        const mid = fdCount();
+        for (let i = 0; i < 40 && fdCount() > before + 2; i++) { global.gc(); await sleep(25); }
+        console.log(JSON.stringify({ before, mid, after: fdCount() }));
+        a.close(); b.close();
+      })();
+    `, 20000, ['--expose-gc']);
+    expect(res.err).toBe('');
+    expect(res.code).toBe(0);
+    const { before, after } = JSON.parse(res.out.trim()) as { before: number; mid: number; after: number };
+    // 30 leaked selectors would leave 30 (epoll) or 60 (wake pipes) fds open.
+    expect(after).toBeLessThanOrEqual(before + 2);
   });
 
   it('works inside a worker_thread', async () => {
