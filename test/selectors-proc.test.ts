@@ -104,5 +104,39 @@ describe.each(BACKENDS)('%s selector in a child process', (name, cls) => {
       expect(res.size).toBe(1);
       expect(res.ready).toEqual([[true, 1]]);
     });
+
+    it('selectAsync works when the process already has more than FD_SETSIZE fds open', () => {
+      // The selector's own wake-up fds then get numbers select(2) cannot take.
+      const res = runChild(`
+        const [a, b] = io.socketpair();
+        const [c, d] = io.socketpair();
+        const filler = [];
+        while (filler.length === 0 || filler[filler.length - 1][1] < io.FD_SETSIZE + 10) filler.push(io.pipe());
+        const sel = new io.SelectSelector();
+        const ka = sel.register(a, io.EVENT_READ, 'a');
+        (async () => {
+          setTimeout(() => b.send(Buffer.from('x')), 100);
+          const r1 = (await sel.selectAsync(5000)).map(([k, m]) => [k.data, m]);
+          a.recv(10);
+          const p2 = sel.selectAsync(5000);
+          setTimeout(() => { d.send(Buffer.from('y')); sel.register(c, io.EVENT_READ, 'c'); }, 100);
+          const r2 = (await p2).map(([k, m]) => [k.data, m]);
+          c.recv(10);
+          const p3 = sel.selectAsync();
+          await new Promise((r) => setTimeout(r, 100));
+          const t0 = performance.now();
+          sel.close();
+          const r3 = await p3;
+          const closeMs = performance.now() - t0;
+          console.log(JSON.stringify({ r1, r2, r3, closeMs }));
+          for (const [r, w] of filler) { io.close(r); io.close(w); }
+          a.close(); b.close(); c.close(); d.close();
+        })();
+      `, { shell: 'ulimit -n 4096 2>/dev/null || true' });
+      expect(res.r1).toEqual([['a', 1]]);
+      expect(res.r2).toEqual([['c', 1]]);
+      expect(res.r3).toEqual([]);
+      expect(res.closeMs as number).toBeLessThan(500);
+    });
   }
 });
