@@ -413,6 +413,15 @@ describe('Epoll.poll timeouts', () => {
     }
   });
 
+  it.each([60000, 2 ** 31, 2 ** 32 + 5, 2 ** 53, 1e15 + 1])('a timeout of %s beyond what epoll_wait takes is no error', (t) => {
+    const [a] = pair();
+    const e = ep();
+    e.register(a, EPOLLOUT);
+    const [res, ms] = timed(() => e.poll(t));
+    expect(res).toEqual([[a.fileno(), EPOLLOUT]]);
+    expect(ms).toBeLessThan(1000);
+  });
+
   it.each([null, undefined, Infinity])('%s blocks until a child process writes', async (t) => {
     const [r, w] = bag.add(...pipe());
     const e = ep();

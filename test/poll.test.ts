@@ -247,6 +247,15 @@ describe('Poll timeouts', () => {
     expect(frac).toBeGreaterThanOrEqual(30.5);
   });
 
+  it.each([60000, 2 ** 31, 2 ** 32 + 5, 2 ** 53, 1e15 + 1])('a timeout of %s beyond what poll(2) takes is no error', (t) => {
+    const [a] = pair();
+    const p = new Poll();
+    p.register(a, POLLOUT);
+    const [res, ms] = timed(() => p.poll(t));
+    expect(res).toEqual([[a.fileno(), POLLOUT]]);
+    expect(ms).toBeLessThan(1000);
+  });
+
   it('with nothing registered, sleeps for the timeout', () => {
     const [res, ms] = timed(() => new Poll().poll(60));
     expect(res).toEqual([]);

@@ -93,6 +93,39 @@ describe('EINTR', () => {
   });
 });
 
+describe('timeouts beyond what the syscall takes', () => {
+  // A timeout truncated to 32 bits (2**32 + 5 -> 5 ms, or setTimeout's
+  // overflow to 1 ms) would return at once; waited out in pieces, it still waits.
+  it.each(kinds.map((k) => [k, 2 ** 32 + 5] as const))('%s(%s) is still waiting after 600 ms', (kind, t) =>
+    new Promise<void>((resolve, reject) => {
+      const child = spawn(process.execPath, [path.join(fixtures, 'eintr-child.js'), kind, String(t)], {
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      let out = '';
+      let err = '';
+      let timer: NodeJS.Timeout | undefined;
+      child.stderr.on('data', (d) => (err += d));
+      child.stdout.on('data', (d) => {
+        out += d;
+        if (!timer && out.startsWith('ready\n')) {
+          timer = setTimeout(() => {
+            const waiting = child.exitCode === null && child.signalCode === null;
+            child.kill('SIGKILL');
+            if (waiting) resolve();
+            else reject(new Error(`returned early: ${out} ${err}`));
+          }, 600);
+        }
+      });
+      child.on('exit', (code, signal) => {
+        if (signal !== 'SIGKILL') {
+          clearTimeout(timer);
+          reject(new Error(`child exited ${code ?? signal} early: ${out} ${err}`));
+        }
+      });
+    }),
+  );
+});
+
 describe('close-on-exec', () => {
   it('a spawned child inherits none of the fds iomux created', async () => {
     const before = new Set(openFds());
