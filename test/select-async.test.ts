@@ -6,8 +6,8 @@ import * as path from 'node:path';
 import { once } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
-  AbortError, EVENT_READ, EVENT_WRITE, EpollSelector, PollSelector, SelectSelector, Socket, socketpair,
-  type BaseSelector,
+  AbortError, EVENT_READ, EVENT_WRITE, EpollSelector, PollSelector, SO_LINGER, SO_RCVBUF, SO_SNDBUF, SOL_SOCKET,
+  SelectSelector, Socket, socketpair, type BaseSelector,
 } from '../src/ts/index';
 
 const root = path.resolve(__dirname, '..');
@@ -171,6 +171,49 @@ describe.each(BACKENDS)('%s selectAsync', (name, Cls, clsName) => {
     // A late event does not resurrect the aborted wait; the next one sees it.
     b.send(Buffer.from('x'));
     expect(await sel.selectAsync(5000)).toEqual([[key, EVENT_READ]]);
+  });
+
+  it('many short waits in a row (timeouts, aborts) leave no stale wake-up behind', async () => {
+    const [a, b] = pair();
+    const key = sel.register(a, EVENT_READ);
+    for (let i = 0; i < 20; i++) {
+      expect(await sel.selectAsync(2)).toEqual([]);
+      const ac = new AbortController();
+      const p = sel.selectAsync(undefined, { signal: ac.signal });
+      ac.abort();
+      await expect(p).rejects.toMatchObject({ name: 'AbortError' });
+    }
+    const p = sel.selectAsync(5000);
+    setTimeout(() => b.send(Buffer.from('x')), 50);
+    expect(await p).toEqual([[key, EVENT_READ]]);
+    a.recv(10);
+    // Nothing ready any more: the next wait really waits.
+    const t0 = performance.now();
+    expect(await sel.selectAsync(100)).toEqual([]);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(99);
+  });
+
+  it('a connection reset during the wait resolves it with all of the registered events', async () => {
+    const lsn = new Socket();
+    toClose.push(() => lsn.close());
+    lsn.bind(['127.0.0.1', 0]);
+    lsn.listen(1);
+    const client = new Socket();
+    client.setsockopt(SOL_SOCKET, SO_SNDBUF, 4096);
+    client.connect(lsn.getsockname());
+    const server = (lsn.accept() as [Socket, unknown])[0];
+    toClose.push(() => { client.close(); server.close(); });
+    server.setsockopt(SOL_SOCKET, SO_RCVBUF, 4096);
+    client.setBlocking(false);
+    // Fill the send buffer: neither readable nor writable now.
+    const chunk = Buffer.alloc(65536, 1);
+    for (let i = 0; i < 10000 && client.send(chunk) !== null; i++);
+    const key = sel.register(client, EVENT_READ | EVENT_WRITE);
+    const p = sel.selectAsync(5000);
+    await sleep(50);
+    server.setsockopt(SOL_SOCKET, SO_LINGER, 0);
+    server.close(); // RST
+    expect(await p).toEqual([[key, EVENT_READ | EVENT_WRITE]]);
   });
 
   it('close() while pending resolves [] promptly, even with no timeout', async () => {

@@ -274,6 +274,17 @@ describe.each(BACKENDS)('%s selector', (name, Cls) => {
       sel.unregister(r);
     });
 
+    if (name === 'epoll') {
+      it('with other events on a closed fd: the kernel refuses (EBADF) and the key is dropped', () => {
+        const [r, w] = pipe();
+        toClose.push(() => closeFd(w));
+        sel.register(r, EVENT_READ);
+        closeFd(r);
+        expect(codeOf(() => sel.modify(r, EVENT_WRITE))).toBe('EBADF');
+        expect(sel.getMap().size).toBe(0);
+      });
+    }
+
     it('with other events changes what select() reports', () => {
       const [a, b] = pair();
       sel.register(a, EVENT_READ, 'r');
