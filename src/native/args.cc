@@ -63,11 +63,16 @@ bool ArgBool(const Napi::CallbackInfo& info, size_t i, const char* what) {
 }
 
 Timeout ArgTimeout(const Napi::CallbackInfo& info, size_t i) {
-  Napi::Value v = info[i];
+  // On every select(): one napi_typeof and one read, not a chain of Is*() calls.
+  napi_env env = info.Env();
+  napi_value v = info[i];
+  napi_valuetype type;
+  napi_typeof(env, v, &type);
   Timeout t;
-  if (v.IsUndefined() || v.IsNull()) return t;
-  if (!v.IsNumber()) ThrowTypeError(info.Env(), "timeout must be a number of milliseconds, null or undefined");
-  double d = v.As<Napi::Number>().DoubleValue();
+  if (type == napi_undefined || type == napi_null) return t;
+  if (type != napi_number) ThrowTypeError(info.Env(), "timeout must be a number of milliseconds, null or undefined");
+  double d;
+  napi_get_value_double(env, v, &d);
   if (std::isnan(d)) ThrowTypeError(info.Env(), "timeout must not be NaN");
   // Beyond ~31,000 years nothing distinguishes a deadline from "forever".
   if (d > 1e15) return t;

@@ -8,6 +8,7 @@
 #include <climits>
 
 #include "args.h"
+#include "bound.h"
 #include "backends.h"
 #include "errors.h"
 #include "results.h"
@@ -66,7 +67,7 @@ class Epoll : public Napi::ObjectWrap<Epoll> {
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "Epoll",
                        {InstanceMethod<&Epoll::Add>("add"), InstanceMethod<&Epoll::Modify>("modify"),
-                        InstanceMethod<&Epoll::Remove>("remove"), InstanceMethod<&Epoll::Wait>("wait"),
+                        InstanceMethod<&Epoll::Remove>("remove"),
                         InstanceMethod<&Epoll::SetResults>("setResults"), InstanceMethod<&Epoll::Arm>("arm"),
                         InstanceMethod<&Epoll::Cancel>("cancel"), InstanceMethod<&Epoll::Done>("done"),
                         InstanceMethod<&Epoll::Fileno>("fileno"), InstanceMethod<&Epoll::Close>("close")});
@@ -87,6 +88,7 @@ class Epoll : public Napi::ObjectWrap<Epoll> {
       if (epfd_ < 0) ThrowSystemError(info.Env(), errno, "epoll_create1");
     }
     napi_add_env_cleanup_hook(env_, Teardown, this);
+    DefineBound<Epoll, &Epoll::Wait>(info.This().As<Napi::Object>(), this, "wait");
   }
 
   ~Epoll() override {
@@ -161,7 +163,7 @@ class Epoll : public Napi::ObjectWrap<Epoll> {
     Napi::Env env = info.Env();
     EnsureOpen(env);
     Timeout t = ArgTimeout(info, 0);
-    int64_t maxev = ArgIntOr(info, 1, "maxevents", 1, INT_MAX, INT_MAX);
+    int64_t maxev = info.Length() > 1 ? ArgIntOr(info, 1, "maxevents", 1, INT_MAX, INT_MAX) : INT_MAX;
     size_t cap = results_.capacity();
     if (size_t(maxev) > cap) maxev = int64_t(cap);
     if (maxev < 1) return Napi::Number::New(env, 0);

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "args.h"
+#include "bound.h"
 #include "backends.h"
 #include "errors.h"
 #include "results.h"
@@ -29,7 +30,7 @@ class Poll : public Napi::ObjectWrap<Poll>, public WaitSource {
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "Poll",
                        {InstanceMethod<&Poll::Add>("add"), InstanceMethod<&Poll::Modify>("modify"),
-                        InstanceMethod<&Poll::Remove>("remove"), InstanceMethod<&Poll::Wait>("wait"),
+                        InstanceMethod<&Poll::Remove>("remove"),
                         InstanceMethod<&Poll::SetResults>("setResults"), InstanceMethod<&Poll::Arm>("arm"),
                         InstanceMethod<&Poll::Cancel>("cancel"), InstanceMethod<&Poll::Done>("done"),
                         InstanceMethod<&Poll::Close>("close")});
@@ -39,6 +40,7 @@ class Poll : public Napi::ObjectWrap<Poll>, public WaitSource {
   explicit Poll(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Poll>(info) {
     results_.Set(info[0]);
     selector_ = ArgBool(info, 1, "selectorMode");
+    DefineBound<Poll, &Poll::Wait>(info.This().As<Napi::Object>(), this, "wait");
   }
 
  private:

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "args.h"
+#include "bound.h"
 #include "backends.h"
 #include "errors.h"
 #include "results.h"
@@ -89,7 +90,7 @@ class SelectSet : public Napi::ObjectWrap<SelectSet>, public WaitSource {
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "SelectSet",
                        {InstanceMethod<&SelectSet::Add>("add"), InstanceMethod<&SelectSet::Modify>("modify"),
-                        InstanceMethod<&SelectSet::Remove>("remove"), InstanceMethod<&SelectSet::Wait>("wait"),
+                        InstanceMethod<&SelectSet::Remove>("remove"),
                         InstanceMethod<&SelectSet::SetResults>("setResults"),
                         InstanceMethod<&SelectSet::Arm>("arm"), InstanceMethod<&SelectSet::Cancel>("cancel"),
                         InstanceMethod<&SelectSet::Done>("done"), InstanceMethod<&SelectSet::Close>("close")});
@@ -101,6 +102,7 @@ class SelectSet : public Napi::ObjectWrap<SelectSet>, public WaitSource {
     FD_ZERO(&snap_rd_);
     FD_ZERO(&snap_wr_);
     results_.Set(info[0]);
+    DefineBound<SelectSet, &SelectSet::Wait>(info.This().As<Napi::Object>(), this, "wait");
   }
 
  private:
