@@ -152,6 +152,12 @@ describe('RequestParser', () => {
     expect(errorOf('POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n')).toBe(501);
   });
 
+  it('refuses bytes that cannot start a method at once, without waiting for a line end', () => {
+    const p = new RequestParser();
+    p.feed(Buffer.from('16030100f4010000f00303', 'hex')); // a TLS ClientHello: no LF in sight
+    expect(p.next()?.error).toEqual({ status: 400, reason: 'malformed method' });
+  });
+
   it('stops after an error: later bytes yield nothing', () => {
     const p = new RequestParser();
     p.feed(Buffer.from('BAD\r\n'));

@@ -169,6 +169,13 @@ export class RequestParser {
   #line(room: number, head: boolean): { text: string } | { error: ParseError } | null {
     const buf = this.#buf;
     const nl = buf.indexOf(0x0a, Math.max(this.#scan, this.#pos));
+    // A request line must start with a method token: bytes that cannot be one
+    // (a TLS hello, binary junk) are refused at once instead of after the
+    // request timeout. Checked before the size limit, on whatever part of the
+    // method has arrived, so the outcome does not depend on the split.
+    if (head && this.#req === undefined && badMethodByte(buf, this.#pos, nl < 0 ? buf.length : nl)) {
+      return this.#fail(400, 'malformed method');
+    }
     if (nl < 0) {
       this.#scan = buf.length;
       if (buf.length - this.#pos > room) return this.#overLimit(head);
@@ -291,6 +298,19 @@ export class RequestParser {
     return { error: { status, reason } };
   }
 }
+
+// Whether the method part (up to the first SP) of the bytes [from, to) holds a
+// byte that no token has. CR is left to the line checks (it may be half of a CRLF).
+function badMethodByte(buf: Buffer, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const b = buf[i];
+    if (b === 0x20) return false;
+    if (b !== 0x0d && !TOKEN_BYTE[b]) return true;
+  }
+  return false;
+}
+
+const TOKEN_BYTE: boolean[] = Array.from({ length: 256 }, (_, b) => b < 128 && TOKEN.test(String.fromCharCode(b)));
 
 // field-line = field-name ":" OWS field-value OWS; returns what is wrong, or undefined.
 function checkField(text: string): string | undefined {

@@ -77,12 +77,13 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`iomux http: ${(err as Error).message}\n`);
     return 1;
   }
+  // Handlers first: a signal that follows the listening line at once must still stop us cleanly.
+  const stop = signalStop();
   const [host, boundPort] = server.address;
   out(
     { event: 'listening', host, port: boundPort, backend: server.backend, maxConnections: server.maxConnections, requestTimeoutMs: server.requestTimeoutMs },
     `listening on http://${formatAddress(server.address)}/ (${server.backend})`,
   );
-  const stop = signalStop();
   try {
     const s = await server.serve(stop.signal);
     const why = String(stop.signal.reason ?? 'stopped');
