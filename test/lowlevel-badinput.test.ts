@@ -118,7 +118,7 @@ describe('select() specifics', () => {
     ['an array-like object', { length: 1, 0: 0 }],
     ['a number', 3],
     ['a Set', new Set([0])],
-  ])('a list that is %s is a TypeError', (_name, v) => {
+  ] as Array<[string, unknown]>)('a list that is %s is a TypeError', (_name, v) => {
     for (const call of [
       () => select(v as number[], [], [], 0),
       () => select([], v as number[], [], 0),

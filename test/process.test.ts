@@ -135,7 +135,8 @@ describe('close-on-exec', () => {
     const [pa, pb] = socketpair();
     const [r, w] = pipe();
     const ep = new Epoll();
-    const sels = [new EpollSelector(), new PollSelector(), new SelectSelector()];
+    const epSel = new EpollSelector();
+    const sels = [epSel, new PollSelector(), new SelectSelector()];
     const pending: Array<Promise<unknown>> = [];
     try {
       srv.bind(['127.0.0.1', 0]);
@@ -149,7 +150,7 @@ describe('close-on-exec', () => {
           pending.push(s.selectAsync(null));
         }
         const ours = openFds().filter((fd) => !before.has(fd));
-        const mustHave = [srv, cli, unix, pa, pb, conn].map((s) => s.fileno()).concat([r, w, ep.fileno(), sels[0].fileno()]);
+        const mustHave = [srv, cli, unix, pa, pb, conn].map((s) => s.fileno()).concat([r, w, ep.fileno(), epSel.fileno()]);
         for (const fd of mustHave) expect(ours).toContain(fd);
         // Every fd that appeared is marked close-on-exec...
         for (const fd of ours) {
