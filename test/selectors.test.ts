@@ -399,8 +399,11 @@ describe.each(BACKENDS)('%s selector', (name, Cls) => {
         // The writer is a separate process: this one is blocked in select().
         const child = spawn('sh', ['-c', 'sleep 0.2; printf x'], { stdio: ['ignore', w, 'ignore'] });
         closeFd(w);
+        // Bounded even if the child failed: its exit closes the last write end (EOF is readable).
         const took = elapsed(() => expect(sel.select(t)).toEqual([[key, EVENT_READ]]));
         expect(took).toBeGreaterThanOrEqual(150);
+        const buf = Buffer.alloc(8);
+        expect(buf.toString('utf8', 0, fs.readSync(r, buf))).toBe('x');
         sel.unregister(r);
         closeFd(r);
         child.unref();
