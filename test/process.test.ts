@@ -192,13 +192,13 @@ describe('worker_threads', () => {
     expect(res.signal, res.stderr).toBeNull();
     expect(res.status, res.stderr).toBe(0);
     const out = JSON.parse(res.stdout) as {
-      rounds: Array<{ code: number; msg: string[] }>;
+      rounds: Array<{ code: number; msg: Array<string | boolean> }>;
       ends: Array<{ how: string; code: number; msgs: string[] }>;
       before: number[];
       after: number[];
       afterTargets: string[];
     };
-    expect(out.rounds).toEqual([0, 1, 2, 3].map((i) => ({ code: 0, msg: Array(4).fill(`hello ${i}`) })));
+    expect(out.rounds).toEqual([0, 1, 2, 3].map((i) => ({ code: 0, msg: [...Array(4).fill(`hello ${i}`), true] })));
     expect(out.ends.map((e) => [e.how, e.msgs[0]])).toEqual([
       ['exit', 'armed'],
       ['natural', 'armed'],
