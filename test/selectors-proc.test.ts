@@ -140,3 +140,30 @@ describe.each(BACKENDS)('%s selector in a child process', (name, cls) => {
     });
   }
 });
+
+describe('fds the selectors create', () => {
+  it('are close-on-exec (epoll fd, select/poll wake-up pipes), with a wait pending', () => {
+    const res = runChild(`
+      const fs = require('node:fs');
+      const fds = () => new Set(fs.readdirSync('/proc/self/fd').map(Number));
+      const before = fds();
+      const [a, b] = io.socketpair();
+      const sels = [new io.SelectSelector(), new io.PollSelector(), new io.EpollSelector()];
+      for (const s of sels) { s.register(a, io.EVENT_READ); s.selectAsync(); }
+      const created = [...fds()].filter((fd) => !before.has(fd) && fd !== a.fileno() && fd !== b.fileno());
+      const flags = created.map((fd) => {
+        try {
+          const m = /^flags:\\s*([0-7]+)/m.exec(fs.readFileSync('/proc/self/fdinfo/' + fd, 'utf8'));
+          return [fd, m ? parseInt(m[1], 8) : -1];
+        } catch { return [fd, -2]; }  // readdir's own fd, gone by now
+      }).filter(([, f]) => f !== -2);
+      console.log(JSON.stringify({ flags, O_CLOEXEC: 0o2000000 }));
+      for (const s of sels) s.close();
+      a.close(); b.close();
+    `);
+    const flags = res.flags as Array<[number, number]>;
+    // One epoll fd and two wake-up pipes at least.
+    expect(flags.length).toBeGreaterThanOrEqual(5);
+    for (const [fd, f] of flags) expect(f & (res.O_CLOEXEC as number), `fd ${fd} flags ${f.toString(8)}`).not.toBe(0);
+  });
+});
