@@ -6,7 +6,7 @@
  *
  * Built by scripts/bench-select.mjs with `cc -O2` when the benchmark runs.
  *
- *   bench-select [--quick] [--round-ms MS] [--rounds R] [--variants] [--serve]
+ *   bench-select [--quick] [--round-ms MS] [--rounds R] [--variants] [--serve] [--idle-thread]
  *
  * Prints one JSON object per line:
  *   {"impl":"c","backend":"poll","n":100,"a":1,"ns":412.3,"iters":50000,"rounds":7}
@@ -22,6 +22,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -310,8 +311,14 @@ static int serve(void) {
   return 0;
 }
 
+static void *idle(void *arg) {
+  (void)arg;
+  for (;;) pause();
+  return NULL;
+}
+
 int main(int argc, char **argv) {
-  int variants = 0, serving = 0;
+  int variants = 0, serving = 0, idle_thread = 0;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--quick")) {
       round_ms = 10;
@@ -324,8 +331,10 @@ int main(int argc, char **argv) {
       variants = 1;
     } else if (!strcmp(argv[i], "--serve")) {
       serving = 1;
+    } else if (!strcmp(argv[i], "--idle-thread")) {
+      idle_thread = 1;
     } else {
-      fprintf(stderr, "usage: %s [--quick] [--round-ms MS] [--rounds R] [--variants] [--serve]\n", argv[0]);
+      fprintf(stderr, "usage: %s [--quick] [--round-ms MS] [--rounds R] [--variants] [--serve] [--idle-thread]\n", argv[0]);
       return 2;
     }
   }
@@ -339,6 +348,8 @@ int main(int argc, char **argv) {
     setrlimit(RLIMIT_NOFILE, &rl);
   }
   getrlimit(RLIMIT_NOFILE, &rl);
+  pthread_t th;
+  if (idle_thread && pthread_create(&th, NULL, idle, NULL) != 0) die("pthread_create");
   if (serving) return serve();
 
   int nb = variants ? 4 : 3;

@@ -351,6 +351,7 @@ function buildRows(results) {
         pyC: c && py ? py / c : undefined,
         native: get('iomux-native-wait', b, n, a),
         js: get('iomux-js-mapping', b, n, a),
+        ct: get('c-threaded', b, n, a),
         c3: b === 'select' ? get('c', 'select3', n, a) : undefined,
       });
     }
@@ -379,14 +380,16 @@ function analysisTable(rows, empty) {
     'JS = `sel.select(0)` with the native set stubbed out (BaseSelector: closed check, result array, key lookups, tuples);',
     'iomux = the real `sel.select(0)`. native − C is the native-side overhead; iomux − native is what the JS side adds.',
     'For select, "C 3 sets" is select(2) given an (empty) write and except set as well, as SelectSet does.',
+    '"C thr" is the C loop in a process with one more (sleeping) thread: the kernel then refcounts every file that',
+    'select/poll look at (no fdget fast path for a shared fd table), which any Node process pays, as Node always runs several threads.',
     '',
-    '| backend | N | A | C | C 3 sets | native | JS (stub) | iomux | native − C | iomux − native | native/C | iomux/C |',
-    '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
+    '| backend | N | A | C | C thr | C 3 sets | native | JS (stub) | iomux | native − C | iomux − native | native/C | iomux/C | iomux/C thr |',
+    '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
   ];
   for (const r of rows) {
     const d1 = r.native !== undefined && r.c !== undefined ? r.native - r.c : undefined;
     const d2 = r.native !== undefined && r.io !== undefined ? r.io - r.native : undefined;
-    lines.push(`| ${r.backend} | ${r.n.toLocaleString('en-US')} | ${r.a} | ${fmtNs(r.c)} | ${fmtNs(r.c3)} | ${fmtNs(r.native)} | ${fmtNs(r.js)} | ${fmtNs(r.io)} | ${fmtNs(d1)} | ${fmtNs(d2)} | ${fmtRatio(r.native && r.c ? r.native / r.c : undefined)} | ${fmtRatio(r.ioC)} |`);
+    lines.push(`| ${r.backend} | ${r.n.toLocaleString('en-US')} | ${r.a} | ${fmtNs(r.c)} | ${fmtNs(r.ct)} | ${fmtNs(r.c3)} | ${fmtNs(r.native)} | ${fmtNs(r.js)} | ${fmtNs(r.io)} | ${fmtNs(d1)} | ${fmtNs(d2)} | ${fmtRatio(r.native && r.c ? r.native / r.c : undefined)} | ${fmtRatio(r.ioC)} | ${fmtRatio(r.io && r.ct ? r.io / r.ct : undefined)} |`);
   }
   return lines.join('\n');
 }
@@ -471,6 +474,7 @@ async function measureAll(workers, analyze) {
         const ms = [{ impl: 'c', backend, w: workers.c, kind: 'main' }, { impl: 'iomux', backend, w: io, kind: 'main' }];
         if (py) ms.push({ impl: 'cpython', backend, w: py, kind: 'main' });
         if (analyze) {
+          ms.push({ impl: 'c-threaded', backend, w: workers.ct, kind: 'main' });
           ms.push({ impl: 'iomux-native-wait', backend, w: io2, kind: 'native' });
           ms.push({ impl: 'iomux-js-mapping', backend, w: io2, kind: 'jsmap' });
           if (backend === 'select') ms.push({ impl: 'c', backend: 'select3', w: workers.c, kind: 'select3' });
@@ -530,13 +534,15 @@ async function parent() {
   const exe = path.join(tmp, 'bench-select');
   let results;
   try {
-    const b = spawnSync(cc, ['-O2', '-o', exe, path.join(here, 'bench-select.c')], { stdio: 'inherit' });
-    if (b.status !== 0) throw new Error(`${cc} -O2 scripts/bench-select.c failed`);
+    const b = spawnSync(cc, ['-O2', '-pthread', '-o', exe, path.join(here, 'bench-select.c')], { stdio: 'inherit' });
+    if (b.status !== 0) throw new Error(`${cc} -O2 -pthread scripts/bench-select.c failed`);
     const c = new Worker('C', exe, ['--serve']);
+    const ct = analyze ? new Worker('C (idle thread)', exe, ['--serve', '--idle-thread']) : null;
     try {
-      results = await measureAll({ c, python }, analyze);
+      results = await measureAll({ c, ct, python }, analyze);
     } finally {
       c.close();
+      ct?.close();
     }
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
