@@ -295,7 +295,7 @@ describe('iomux http error statuses', () => {
   });
 
   it('an idle persistent connection is closed quietly after --keepalive-timeout', async () => {
-    const demo = await startDemo('http', ['--keepalive-timeout', '300']);
+    const demo = await startDemo('http', ['--keepalive-timeout', '0.3s']);
     const r = await raw(demo.port, ['GET / HTTP/1.1\r\nHost: a\r\n\r\n'], { waitMs: 8000 });
     expect(r.closed).toBe(true);
     expect(responses(r.text).map((x) => x.status)).toEqual([200]);
@@ -361,6 +361,39 @@ describe('iomux http error statuses', () => {
     expect(rs.slice(0, 50).map((x) => x.body)).toEqual(Array.from({ length: 50 }, (_, i) => `r${i}\n`));
     const { summary } = await demo.stop();
     expect(summary).toMatchObject({ connections: 1, requests: 51 });
+  });
+
+  it('a client that pipelines thousands of requests without reading is read no further until it reads; all answers arrive in order', async () => {
+    const demo = await startDemo('http');
+    const N = 5000;
+    const s = net.connect(demo.port, '127.0.0.1');
+    sockets.push(s);
+    s.pause();
+    await new Promise((r) => s.once('connect', r));
+    const reqs = Array.from({ length: N }, (_, i) => `GET /name?name=${i} HTTP/1.1\r\nHost: a\r\n\r\n`).join('');
+    s.write(reqs + 'GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n');
+    await new Promise((r) => setTimeout(r, 500)); // the server fills its buffers and stops reading
+    const chunks: Buffer[] = [];
+    s.on('data', (d) => chunks.push(d));
+    s.resume();
+    await new Promise((r) => s.once('close', r));
+    const rs = responses(Buffer.concat(chunks).toString('latin1'));
+    expect(rs.length).toBe(N + 1);
+    for (let i = 0; i < N; i++) if (rs[i].body !== `${i}\n`) throw new Error(`answer ${i} is ${JSON.stringify(rs[i].body)}`);
+    const { summary } = await demo.stop();
+    expect(summary).toMatchObject({ connections: 1, requests: N + 1 });
+  });
+
+  it('bad options exit with status 2', async () => {
+    const run = (args: string[]) =>
+      new Promise<{ code: number | null; err: string }>((resolve) => {
+        execFile(process.execPath, [require.resolve('../bin/iomux.js'), 'http', ...args], (err, _out, stderr) =>
+          resolve({ code: err ? (err as { code?: number }).code ?? null : 0, err: stderr }),
+        );
+      });
+    expect(await run(['--request-timeout', 'soon'])).toMatchObject({ code: 2, err: expect.stringContaining('--request-timeout') });
+    expect(await run(['--max-connections', '0'])).toMatchObject({ code: 2, err: expect.stringContaining('--max-connections') });
+    expect(await run(['--port', '70000'])).toMatchObject({ code: 2 });
   });
 
   it('SIGINT stops a server that is waiting in the selector, with a summary', async () => {

@@ -1,4 +1,5 @@
 // `iomux http`: the tiny HTTP/1.1 server. See http-server.ts for how it works.
+import { parseDurationMs } from './common/duration';
 import { FlagError, parseFlags } from './common/flags';
 import { formatAddress, signalStop } from './common/serve';
 import { HttpServer, type HttpEvent } from './http-server';
@@ -21,10 +22,11 @@ options:
   --name NAME              what GET /name answers (default "iomux")
   --max-connections N      connections served at once (default 1000); extra
                            ones are answered 503 (Retry-After: 1) and closed
-  --request-timeout MS     from a request's first byte to its last (default
-                           10000); a slower client gets 408 and is closed
-  --keepalive-timeout MS   idle persistent connections are closed after this
-                           (default 5000)
+  --request-timeout TIME   from a request's first byte to its last (default
+                           10s); a slower client gets 408 and is closed
+  --keepalive-timeout TIME idle persistent connections are closed after this
+                           (default 5s)
+                           (TIME: milliseconds, or with a unit: 500ms, 30s, 2m)
   --max-header-size BYTES  request line + headers (default 8192); more: 431
   --log                    log error responses and refusals
   --json                   JSON lines on stdout instead of text
@@ -40,7 +42,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     flags = parseFlags(argv, {
       host: 'string', port: 'int', backend: 'string', name: 'string', 'max-connections': 'int',
-      'request-timeout': 'int', 'keepalive-timeout': 'int', 'max-header-size': 'int', log: 'bool', json: 'bool', help: 'bool',
+      'request-timeout': 'string', 'keepalive-timeout': 'string', 'max-header-size': 'int', log: 'bool', json: 'bool', help: 'bool',
     });
   } catch (err) {
     if (!(err instanceof FlagError)) throw err;
@@ -55,8 +57,15 @@ export async function main(argv: string[]): Promise<number> {
   const out = (obj: Record<string, unknown>, text: string) => process.stdout.write(json ? `${JSON.stringify(obj)}\n` : `${text}\n`);
   const port = flags.port as number | undefined;
   if (port !== undefined && port > 65535) return usageError('--port must be at most 65535');
-  for (const name of ['max-connections', 'request-timeout', 'keepalive-timeout', 'max-header-size']) {
+  for (const name of ['max-connections', 'max-header-size']) {
     if (flags[name] === 0) return usageError(`--${name} must be at least 1`);
+  }
+  const ms: Record<string, number | undefined> = {};
+  for (const name of ['request-timeout', 'keepalive-timeout']) {
+    if (flags[name] === undefined) continue;
+    const v = parseDurationMs(flags[name] as string);
+    if (v === null || v < 1) return usageError(`--${name} must be a duration such as 5000, 500ms or 30s, got ${JSON.stringify(flags[name])}`);
+    ms[name] = v;
   }
 
   let server: HttpServer;
@@ -67,8 +76,8 @@ export async function main(argv: string[]): Promise<number> {
       backend: flags.backend as string | undefined,
       name: flags.name as string | undefined,
       maxConnections: flags['max-connections'] as number | undefined,
-      requestTimeoutMs: flags['request-timeout'] as number | undefined,
-      keepAliveTimeoutMs: flags['keepalive-timeout'] as number | undefined,
+      requestTimeoutMs: ms['request-timeout'],
+      keepAliveTimeoutMs: ms['keepalive-timeout'],
       maxHeaderBytes: flags['max-header-size'] as number | undefined,
       log: flags.log ? (e: HttpEvent) => out(e, describe(e)) : undefined,
     });
