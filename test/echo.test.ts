@@ -105,12 +105,12 @@ describe('iomux echo: data integrity', () => {
 });
 
 describe('iomux echo: back-pressure, half-close, resets', () => {
-  it('a client that never reads: the server stops reading it, its buffer and RSS stay bounded, others are served; then all 24 MiB come back intact', async () => {
+  it('a client that never reads: the server stops reading it, its buffer and RSS stay bounded, others are served; then all 48 MiB come back intact', async () => {
     const { server, port } = await echo(['--stats', '--stats-interval', '100']);
     const idleRss = rssKiB(server.pid);
     const hog = await client(port);
     hog.pause(); // never read (yet): the kernel buffers fill, then the server's queue
-    const payload = randomPayload(24 * 1024 * 1024);
+    const payload = randomPayload(48 * 1024 * 1024);
     hog.write(payload);
     const paused = await server.statsUntil((s) => s.readPaused === 1);
     // Give the hog time to push more if the server were still reading.
@@ -121,7 +121,8 @@ describe('iomux echo: back-pressure, half-close, resets', () => {
     expect(s.maxBuffered).toBeLessThanOrEqual(256 * 1024 + 64 * 1024);
     expect(s.bytesIn - paused.bytesIn).toBeLessThan(1024 * 1024);
     expect(s.bytesIn).toBeLessThan(payload.length / 2);
-    expect(rssKiB(server.pid) - idleRss).toBeLessThan(40 * 1024);
+    // Without back-pressure the server would hold most of the 48 MiB.
+    expect(rssKiB(server.pid) - idleRss).toBeLessThan(24 * 1024);
 
     // Another client is not stalled by the hog.
     await roundTrip(port, 4242, 100_000);
@@ -188,7 +189,10 @@ describe('iomux echo: options', () => {
       expect(error).toBeUndefined(); // FIN, not RST
       expect(data.length).toBe(0);
     }
-    const refused = server.events().filter((e) => e.event === 'refused');
+    // The log line may trail the FIN the client already saw.
+    const refusedEvents = () => server.events().filter((e) => e.event === 'refused');
+    await server.until(() => refusedEvents().length >= 2);
+    const refused = refusedEvents();
     expect(refused.length).toBe(2);
     expect(refused.every((e) => e.reason === 'max-connections')).toBe(true);
     const got = collect(admitted[2], 5);

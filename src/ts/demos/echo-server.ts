@@ -91,8 +91,10 @@ export interface EchoStats {
 export type EchoEvent =
   | { event: 'stats'; stats: EchoStats }
   | { event: 'refused'; reason: 'max-connections' | 'selector'; fd: number; peer: string; message: string }
+  /** First pause of a streak only: while fds stay short, retries every acceptBackoffMs are not logged again. */
   | { event: 'accept-paused'; code: string; ms: number }
-  | { event: 'accept-resumed' }
+  /** The first successful accept after a streak of pauses. */
+  | { event: 'accept-resumed'; pauses: number }
   | { event: 'accept-error'; code: string; message: string };
 
 const KIB = 1024;
@@ -106,6 +108,7 @@ export class EchoServer {
   #listener: Socket | undefined;
   #address: Address | undefined;
   #acceptPausedUntil = 0; // performance.now() deadline; 0 when accepting
+  #pauseStreak = 0; // pauses since the last successful accept
   #started = performance.now();
   #nextStats = Infinity;
   #nextSweep = Infinity;
@@ -317,6 +320,10 @@ export class EchoServer {
         return;
       }
       if (accepted === null) return;
+      if (this.#pauseStreak > 0) {
+        this.#onEvent({ event: 'accept-resumed', pauses: this.#pauseStreak });
+        this.#pauseStreak = 0;
+      }
       this.#admit(accepted[0], accepted[1]);
     }
   }
@@ -362,13 +369,12 @@ export class EchoServer {
     this.selector.unregister(this.#listener!);
     this.#acceptPausedUntil = performance.now() + this.#opts.acceptBackoffMs;
     this.counters.acceptPauses++;
-    this.#onEvent({ event: 'accept-paused', code, ms: this.#opts.acceptBackoffMs });
+    if (this.#pauseStreak++ === 0) this.#onEvent({ event: 'accept-paused', code, ms: this.#opts.acceptBackoffMs });
   }
 
   #resumeAccepting(): void {
     this.#acceptPausedUntil = 0;
     this.selector.register(this.#listener!, EVENT_READ, this.#acceptor);
-    this.#onEvent({ event: 'accept-resumed' });
   }
 
   // ---- connection I/O (called by Connection) ----

@@ -143,9 +143,9 @@ function logText(e: EchoEvent): void {
     case 'refused':
       return emit(`refused: ${e.message}`);
     case 'accept-paused':
-      return emit(`accept paused for ${e.ms}ms: ${e.code}`);
+      return emit(`accept paused: ${e.code}; retrying every ${e.ms}ms`);
     case 'accept-resumed':
-      return emit('accept resumed');
+      return emit(`accept resumed after ${e.pauses} pause${e.pauses === 1 ? '' : 's'}`);
     case 'accept-error':
       return emit(`accept error: ${e.message}`);
   }
