@@ -4,7 +4,8 @@
 'use strict';
 const assert = require('node:assert/strict');
 const path = require('node:path');
-const io = require(process.argv[2] || path.join(__dirname, 'pkg'));
+const pkg = process.argv[2] || path.join(__dirname, 'pkg');
+const io = require(pkg);
 
 const checks = [];
 const check = (name, fn) => checks.push([name, fn]);
@@ -103,9 +104,32 @@ asyncChecks.push(['selectAsync resolves on readiness without blocking the loop',
   b.close();
 }]);
 
-if (process.env.IOMUX_SMOKE_ECHO) {
-  asyncChecks.push(['TCP echo through the echo server code', require(process.env.IOMUX_SMOKE_ECHO)(io)]);
-}
+asyncChecks.push(['TCP echo through the echo server code, with a Node net client', async () => {
+  const net = require('node:net');
+  const { EchoServer } = require(path.join(pkg, 'dist', 'demos', 'echo-server.js'));
+  const server = new EchoServer({ port: 0 });
+  const [host, port] = server.listen();
+  const serving = server.serve();
+  try {
+    const payload = Buffer.alloc(256 * 1024, 0);
+    for (let i = 0; i < payload.length; i++) payload[i] = (i * 31 + 7) & 0xff;
+    const echoed = await new Promise((resolve, reject) => {
+      const chunks = [];
+      let got = 0;
+      const c = net.connect(port, host, () => c.end(payload));
+      c.on('data', (d) => { chunks.push(d); got += d.length; });
+      c.on('end', () => resolve(Buffer.concat(chunks, got)));
+      c.on('error', reject);
+      setTimeout(() => reject(new Error(`echo timed out after ${got} bytes`)), 20000).unref();
+    });
+    assert.equal(echoed.length, payload.length);
+    assert.ok(echoed.equals(payload), 'echoed bytes differ');
+  } finally {
+    server.stop();
+    await serving;
+    server.close();
+  }
+}]);
 
 (async () => {
   let passed = 0, failed = 0;
