@@ -23,6 +23,7 @@ const LINK_ATTRS: Record<string, readonly string[]> = {
 export function normalizeUrl(u: URL): string {
   const c = new URL(u.href);
   c.hash = '';
+  if (c.search === '') c.search = ''; // "/a?" and "/a" are one page: drop the empty query marker
   return c.href;
 }
 
