@@ -196,7 +196,10 @@ describe.each(BACKENDS)('%s selector', (name, Cls) => {
       expect(codeOf(() => sel.getMap())).toBe('ERR_IOMUX_CLOSED');
       expect(codeOf(() => sel.select(0))).toBe('ERR_IOMUX_CLOSED');
       await expect(sel.selectAsync(0)).rejects.toMatchObject({ code: 'ERR_IOMUX_CLOSED' });
-      if (sel instanceof EpollSelector) expect(codeOf(() => sel.fileno())).toBe('ERR_IOMUX_CLOSED');
+      if (sel instanceof EpollSelector) {
+        const ep = sel as EpollSelector<string>;
+        expect(codeOf(() => ep.fileno())).toBe('ERR_IOMUX_CLOSED');
+      }
     });
 
     it('Symbol.dispose closes it', () => {
