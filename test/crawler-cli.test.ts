@@ -1,0 +1,122 @@
+// `iomux crawl` as users run it (the built CLI, after tsc) against
+// python3 -m http.server, a server we did not write, plus the Node site.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPython, startSite, type SiteServer } from './fixtures/crawl-servers';
+
+const BIN = path.resolve(__dirname, '../bin/iomux.js');
+let py: Awaited<ReturnType<typeof startPython>>;
+let site: SiteServer;
+const tmpDirs: string[] = [];
+
+beforeAll(async () => {
+  [py, site] = await Promise.all([startPython(25), startSite()]);
+});
+
+afterAll(async () => {
+  await py?.close();
+  await site?.close();
+  for (const d of tmpDirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+function tmpDir(): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'iomux-crawlcli-'));
+  tmpDirs.push(d);
+  return d;
+}
+
+function run(args: string[], cwd?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, 'crawl', ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const killer = setTimeout(() => child.kill('SIGKILL'), 25_000);
+    child.on('exit', (code) => {
+      clearTimeout(killer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+interface Line {
+  url: string;
+  status: number | null;
+  bytes: number;
+  ms: number;
+  error: string | null;
+  kind?: string;
+  file?: string;
+}
+
+const lines = (out: string): Line[] => out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Line);
+
+describe('iomux crawl (CLI) on python3 -m http.server', () => {
+  it('crawls the generated tree completely with both styles, the same bytes as on disk', async () => {
+    const results: Record<string, Map<string, Buffer>> = {};
+    for (const style of ['callbacks', 'async']) {
+      const out = path.join(tmpDir(), 'pages');
+      const r = await run([`${py.base}/`, '--style', style, '--json', '--out', out, '--concurrency', '10', '--backend', style === 'async' ? 'poll' : 'epoll']);
+      expect(r.code, r.stderr).toBe(0);
+      const ls = lines(r.stdout);
+      // Every page of the tree, plus "/" (python serves index.html there).
+      const urls = new Set(ls.map((l) => l.url));
+      for (const f of py.files.filter((f) => f !== 'index.html')) expect(urls.has(`${py.base}/${f}`), f).toBe(true);
+      expect(ls.every((l) => l.status === 200 && l.error === null)).toBe(true);
+      expect(urls.size).toBe(ls.length); // each page once
+      const bodies = new Map<string, Buffer>();
+      for (const l of ls) {
+        const body = fs.readFileSync(l.file!);
+        expect(l.bytes).toBe(body.length);
+        const rel = new URL(l.url).pathname.slice(1);
+        if (rel.endsWith('.html')) expect(body.equals(fs.readFileSync(path.join(py.root, rel))), rel).toBe(true);
+        bodies.set(l.url, body);
+      }
+      expect(r.stderr).toMatch(new RegExp(`crawled ${ls.length} pages \\(${ls.length} ok, 0 failed\\)`));
+      expect(r.stderr).toContain(`style ${style}`);
+      results[style] = bodies;
+    }
+    expect(results.async).toEqual(results.callbacks);
+  });
+});
+
+describe('iomux crawl (CLI) options and output', () => {
+  it('prints a summary on stdout, no terminal codes when stderr is not a TTY, saves to ./crawled_page by default', async () => {
+    const cwd = tmpDir();
+    const r = await run([`${site.base}/g/0`, '--max-pages', '12', '--per-host', '3'], cwd);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/crawled 12 pages \(12 ok, 0 failed\) in [\d.]+ s: [\d.]+ pages\/s/);
+    expect(r.stdout).toMatch(/errors: none/);
+    expect(r.stderr).not.toMatch(/\x1b\[/); // no terminal control codes into a pipe
+    expect(fs.readdirSync(path.join(cwd, 'crawled_page')).length).toBe(12);
+  });
+
+  it('reports an https URL as not supported and goes on; --no-save writes nothing', async () => {
+    const cwd = tmpDir();
+    const r = await run([`https://127.0.0.1:${site.port}/`, `${site.base}/cl`, '--json', '--no-save'], cwd);
+    expect(r.code).toBe(0);
+    const ls = lines(r.stdout);
+    expect(ls).toHaveLength(2);
+    expect(ls.find((l) => l.url.startsWith('https:'))).toMatchObject({ status: null, kind: 'unsupported', error: expect.stringMatching(/not supported/) });
+    expect(ls.find((l) => l.url.endsWith('/cl'))).toMatchObject({ status: 200, bytes: 11, error: null });
+    expect(r.stderr).toMatch(/errors: unsupported 1/);
+    expect(fs.readdirSync(cwd)).toEqual([]);
+  });
+
+  it('exits 2 with usage for bad options, 0 for --help, 1 when every page failed', async () => {
+    const bad = await run(['--concurrency', 'lots', 'http://x/']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--concurrency must be an integer/);
+    expect((await run(['--style', 'threads', 'http://x/'])).code).toBe(2);
+    expect((await run([])).code).toBe(2);
+    const help = await run(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/--no-keepalive/);
+    const allBad = await run(['https://127.0.0.1:1/', '--no-save']);
+    expect(allBad.code).toBe(1);
+  });
+});
