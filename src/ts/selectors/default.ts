@@ -27,4 +27,12 @@ function pick(): new <T = unknown>() => BaseSelector<T> {
   return PollSelector;
 }
 
-export const DefaultSelector: new <T = unknown>() => BaseSelector<T> = pick();
+/**
+ * Constructs the platform's best selector. IOMUX_BACKEND is read at each
+ * construction, so a bad value is a RangeError from `new DefaultSelector()`,
+ * not from importing iomux.
+ */
+export const DefaultSelector = function DefaultSelector<T = unknown>(): BaseSelector<T> {
+  const Backend = pick();
+  return new Backend<T>();
+} as unknown as new <T = unknown>() => BaseSelector<T>;
