@@ -67,4 +67,9 @@ export interface Binding {
 const nodeGypBuild: (dir: string) => unknown = require('node-gyp-build');
 // The package root (binding.gyp, build/, prebuilds/): dist/.. when built, src/ts/../.. under vitest.
 const root = fs.existsSync(path.join(__dirname, '..', 'package.json')) ? path.join(__dirname, '..') : path.join(__dirname, '..', '..');
-export const native = nodeGypBuild(root) as Binding;
+// IOMUX_ADDON_PATH (an absolute path to a .node file) loads another build of the
+// same sources instead, e.g. the ASan one of `npm run test:asan`; child processes
+// inherit it, so they load that build too.
+const override = process.env.IOMUX_ADDON_PATH;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+export const native = (override ? require(override) : nodeGypBuild(root)) as Binding;
