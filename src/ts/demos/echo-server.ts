@@ -8,16 +8,11 @@
 import { unlinkSync } from 'node:fs';
 import { AbortError } from '../errors';
 import { BaseSelector, EVENT_READ, EVENT_WRITE, type Backend, type Ready } from '../selectors/base';
-import { DefaultSelector } from '../selectors/default';
-import { EpollSelector } from '../selectors/epoll';
-import { KqueueSelector } from '../selectors/kqueue';
-import { PollSelector } from '../selectors/poll';
-import { SelectSelector } from '../selectors/select';
 import {
   AF_INET, AF_INET6, AF_UNIX, IPPROTO_TCP, SO_REUSEADDR, SOL_SOCKET, Socket, TCP_NODELAY, type Address,
 } from '../socket';
 import { SendQueue } from './common/send-queue';
-import { formatAddress } from './common/serve';
+import { formatAddress, isOutOfFds, openSelector } from './common/serve';
 
 export const ECHO_DEFAULT_HOST = '127.0.0.1';
 export const ECHO_DEFAULT_PORT = 8801;
@@ -28,8 +23,8 @@ export interface EchoHandler {
 }
 
 export interface EchoServerOptions {
-  /** Which selector to build; default DefaultSelector (IOMUX_BACKEND applies). Ignored when `selector` is given. */
-  backend?: Backend;
+  /** select | poll | epoll; default DefaultSelector (IOMUX_BACKEND applies). Ignored when `selector` is given. */
+  backend?: string;
   /** A selector for the server to use; the server owns it from then on (close() closes it). */
   selector?: BaseSelector<EchoHandler>;
   host?: string;
@@ -139,7 +134,7 @@ export class EchoServer {
     };
     this.#onEvent = o.onEvent ?? (() => {});
     this.#scratch = Buffer.allocUnsafe(this.#opts.readSize);
-    this.selector = o.selector ?? makeSelector(o.backend);
+    this.selector = o.selector ?? openSelector<EchoHandler>(o.backend);
   }
 
   /** The bound address (the real port when 0 was asked); undefined before listen(). */
@@ -311,7 +306,7 @@ export class EchoServer {
         if (code === 'ECONNABORTED' || code === 'EPROTO' || code === 'EPERM') continue;
         // Out of fds or memory: the pending connection stays readable, so
         // retrying at once would spin. Stop watching the listener for a while.
-        if (code === 'EMFILE' || code === 'ENFILE' || code === 'ENOBUFS' || code === 'ENOMEM') {
+        if (isOutOfFds(err)) {
           this.#pauseAccepting(code);
         } else {
           this.#onEvent({ event: 'accept-error', code, message: (err as Error).message });
@@ -479,22 +474,5 @@ class Connection implements EchoHandler {
   ) {}
   onReady(mask: number): void {
     this.server.onConnectionReady(this, mask);
-  }
-}
-
-export function makeSelector(backend?: Backend): BaseSelector<EchoHandler> {
-  switch (backend) {
-    case undefined:
-      return new DefaultSelector<EchoHandler>();
-    case 'select':
-      return new SelectSelector<EchoHandler>();
-    case 'poll':
-      return new PollSelector<EchoHandler>();
-    case 'epoll':
-      return new EpollSelector<EchoHandler>();
-    case 'kqueue':
-      return new KqueueSelector<EchoHandler>();
-    default:
-      throw new RangeError(`unknown backend ${JSON.stringify(backend)}`);
   }
 }
