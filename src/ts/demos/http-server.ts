@@ -377,7 +377,13 @@ export class HttpServer {
       } else if (c.phase === Phase.Open) {
         this.#setEvents(c, EVENT_READ);
         // Drained: requests held back by back-pressure can be answered now (re-queued in #dirty if any).
-        if (c.parser.buffered > 0) this.#pump(c);
+        if (c.parser.buffered > 0) {
+          this.#pump(c);
+        } else if (c.requestSince === 0) {
+          // The keep-alive wait starts when the last answer is out, not when it was queued.
+          c.idleSince = now;
+          this.#deadline(now + this.keepAliveTimeoutMs);
+        }
       }
     }
   }
@@ -416,11 +422,14 @@ export class HttpServer {
       if (c.out.size > 0) {
         // A client that does not read its answers is not waited for forever.
         const until = c.sendProgress + this.requestTimeoutMs;
-        if (now >= until) this.#drop(c);
-        else this.#deadline(until);
-        continue;
+        if (now >= until) {
+          this.#drop(c);
+          continue;
+        }
+        this.#deadline(until);
       }
       if (c.phase !== Phase.Open) continue;
+      // A pipelined partial request has its own deadline, answers pending or not.
       if (c.requestSince > 0) {
         const until = c.requestSince + this.requestTimeoutMs;
         if (now >= until) {
@@ -429,7 +438,7 @@ export class HttpServer {
         } else {
           this.#deadline(until);
         }
-      } else {
+      } else if (c.out.size === 0) {
         const until = c.idleSince + this.keepAliveTimeoutMs;
         if (now >= until) this.#drop(c); // idle between requests: nothing is owed, a plain close
         else this.#deadline(until);
