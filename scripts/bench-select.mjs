@@ -5,7 +5,7 @@
 // N registered fds and A ready fds. Writes bench-results/select.{md,svg,json}
 // and bench-results/README-select.md.
 //
-//   node scripts/bench-select.mjs [--quick] [--analyze] [--no-python] [--rounds R] [--round-ms MS] [--report-only]
+//   node scripts/bench-select.mjs [--quick] [--analyze] [--no-python] [--rounds R] [--round-ms MS] [--report-only] [--out DIR]
 //
 // --quick     short rounds, for a smoke run (numbers are rougher).
 // --analyze   also times, per cell, the raw native wait() without the JS key
@@ -13,6 +13,7 @@
 //             the three fd_sets iomux passes, and the C loop in a process with an
 //             idle thread; writes bench-results/select-analysis.md.
 // --report-only  rewrites the reports from bench-results/select.json without measuring.
+// --out DIR   writes the reports to DIR instead of bench-results/.
 //
 // C, iomux (one Node process per backend) and CPython run as worker processes
 // that the parent drives cell by cell, interleaving their timed rounds so that
@@ -45,6 +46,8 @@ const opt = (name, def) => {
 const quick = flag('--quick');
 const roundMs = opt('--round-ms', quick ? 10 : 50);
 const rounds = Math.max(1, Math.min(63, opt('--rounds', quick ? 3 : 7)));
+// Where the reports go; another directory keeps trial runs away from the committed results.
+const outDir = argv.includes('--out') ? path.resolve(argv[argv.indexOf('--out') + 1]) : path.join(root, 'bench-results');
 
 /** The (N, A) cells of a backend: A = 1 and A = min(N, 100), once when equal. */
 function cells(backend) {
@@ -514,7 +517,7 @@ async function parent() {
   const analyze = flag('--analyze');
   if (flag('--report-only')) {
     // Rewrite the reports from the last run's bench-results/select.json, measuring nothing.
-    const saved = JSON.parse(fs.readFileSync(path.join(root, 'bench-results', 'select.json'), 'utf8'));
+    const saved = JSON.parse(fs.readFileSync(path.join(outDir, 'select.json'), 'utf8'));
     return report(saved.results, saved.machine, saved.results.some((r) => r.impl === 'c-threaded'));
   }
   const need = SIZES[SIZES.length - 1] + FD_HEADROOM;
@@ -560,7 +563,6 @@ async function parent() {
 function report(results, m, analyze) {
   const rows = buildRows(results);
   const table = mainTable(rows);
-  const outDir = path.join(root, 'bench-results');
   fs.mkdirSync(outDir, { recursive: true });
 
   const md = [
