@@ -240,16 +240,24 @@ describe('iomux chat', () => {
     expect(summary).toMatchObject({ refused: 1, clientsServed: 2 });
   });
 
-  it.each(['select', 'poll', 'epoll'])('serves on the %s backend', async (backend) => {
+  it.each(['select', 'poll', 'epoll'])('a room of 150 on the %s backend', async (backend) => {
     const demo = await startDemo('chat', ['--backend', backend]);
     expect(demo.events[0]).toMatchObject({ event: 'listening', backend });
-    const a = await join(demo);
-    const b = await join(demo);
-    a.send('ping\n');
-    await b.waitLine(/^guest1: ping$/);
+    const room = await Promise.all(Array.from({ length: 150 }, () => join(demo)));
+    // Connections made at once are accepted in any order: each learns its name from the welcome.
+    const nameOf = (c: LineClient) => /^\* welcome, (guest\d+)\./.exec(c.lines[0])![1];
+    expect(new Set(room.map(nameOf)).size).toBe(150);
+    const [first, last] = [room[0], room[149]];
+    await Promise.all(room.map((c) => c.until((ls) => ls.length >= 1 + (150 - Number(nameOf(c).slice(5))), 10_000, 'join notices')));
+    first.send('ping\n');
+    last.send('pong\n');
+    await Promise.all(room.slice(1).map((c) => c.waitLine(new RegExp(`^${nameOf(first)}: ping$`))));
+    await Promise.all(room.slice(0, 149).map((c) => c.waitLine(new RegExp(`^${nameOf(last)}: pong$`))));
+    for (const c of room.slice(75)) c.close();
+    await first.until((ls) => ls.filter((l) => / left$/.test(l)).length === 75, 10_000, '75 leave notices');
     const { code, summary } = await demo.stop();
     expect(code).toBe(0);
-    expect(summary).toMatchObject({ signal: 'SIGTERM', clientsServed: 2, messages: 1 });
+    expect(summary).toMatchObject({ signal: 'SIGTERM', clientsServed: 150, peakClients: 150, messages: 2 });
   });
 
   it('bad options exit with status 2 and a message', async () => {
