@@ -4,6 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { LineSplitter, type LineEvent } from '../src/ts/demos/common/lines';
 import { LineClient, killDemos, startDemo, type Demo } from './fixtures/demo-proc';
 
 const BRIDGE = path.join(__dirname, 'fixtures/line_bridge.py');
@@ -271,5 +272,34 @@ describe('iomux chat', () => {
     expect(await run(['--max-line', 'ten'])).toMatchObject({ code: 2, err: expect.stringContaining('--max-line') });
     expect(await run(['--backend', 'kqueue2'])).toMatchObject({ code: 2, err: expect.stringContaining('--backend') });
     expect(await run(['--bogus'])).toMatchObject({ code: 2, err: expect.stringContaining('unknown option --bogus') });
+  });
+});
+
+describe('LineSplitter (the chat server\'s line framing)', () => {
+  const input = Buffer.from(`hi\r\n${'a'.repeat(10)}\n${'b'.repeat(11)}\n${'c'.repeat(10)}\r\n\nnaïve ✓!\nnaïve ✓\n${'d'.repeat(30)}\nend\npartial`);
+  const expected: LineEvent[] = [
+    { line: 'hi' }, { line: 'a'.repeat(10) }, { tooLong: true }, { line: 'c'.repeat(10) }, { line: '' },
+    { tooLong: true }, { line: 'naïve ✓' }, { tooLong: true }, { line: 'end' },
+  ];
+
+  it('gives the same lines and too-long reports at every split and byte by byte', () => {
+    const run = (pieces: Buffer[]) => {
+      const sp = new LineSplitter(10);
+      return pieces.flatMap((p) => sp.push(p));
+    };
+    // The limit is in bytes: "naïve ✓!" is 8 characters but 11 bytes of UTF-8.
+    expect(Buffer.byteLength('naïve ✓!')).toBe(11);
+    expect(run([input])).toEqual(expected);
+    for (let i = 1; i < input.length; i++) expect(run([input.subarray(0, i), input.subarray(i)]), `split at ${i}`).toEqual(expected);
+    expect(run(Array.from(input, (_, i) => input.subarray(i, i + 1)))).toEqual(expected);
+  });
+
+  it('reports an overlong line as soon as it is known, and holds no more than the limit', () => {
+    const sp = new LineSplitter(10);
+    expect(sp.push(Buffer.from('x'.repeat(12)))).toEqual([{ tooLong: true }]);
+    expect(sp.pending).toBe(0);
+    expect(sp.push(Buffer.alloc(100_000, 0x79))).toEqual([]);
+    expect(sp.pending).toBe(0);
+    expect(sp.push(Buffer.from('\nok\n'))).toEqual([{ line: 'ok' }]);
   });
 });
