@@ -16,6 +16,7 @@ import { DefaultSelector } from './selectors/default';
 import { AF_INET6, AF_UNIX, type Address, type Socket } from './socket';
 
 const YIELD_MS = 10;
+const WAKE = Symbol('wake');
 
 /** Cancellation for the loop's socket waits and sleeps (an extension of the contract). */
 export interface WaitOptions {
@@ -372,7 +373,8 @@ export class EventLoop {
 
   #wake(): void {
     this.#woken = true;
-    this.#wakeCtl?.abort();
+    // A fixed reason: abort() without one builds a DOMException each time.
+    this.#wakeCtl?.abort(WAKE);
   }
 
   // Try op; while it would block, wait for the event and try again.

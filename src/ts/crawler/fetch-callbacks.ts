@@ -9,6 +9,7 @@ import { hostKey, port, staleConnection, toFetchError, type FetchedResponse, typ
 
 type Callback = (mask: number) => void;
 const YIELD_MS = 10;
+const WAKE = Symbol('wake');
 
 interface Deadline {
   when: number;
@@ -21,6 +22,7 @@ export class CallbackDriver {
   #stopped = false;
   #wakeCtl: AbortController | undefined;
   #woken = false;
+  #waitUntil = -Infinity;
 
   constructor(readonly sel: BaseSelector<Callback>) {}
 
@@ -28,14 +30,16 @@ export class CallbackDriver {
   after(ms: number, fn: () => void): { cancel(): void } {
     const d: Deadline = { when: performance.now() + ms, fn };
     this.#deadlines.add(d);
-    this.wake();
+    // Only a deadline before the end of the wait in progress needs to cut it short.
+    if (d.when < this.#waitUntil) this.wake();
     return { cancel: () => this.#deadlines.delete(d) };
   }
 
   /** Work arrived from outside the driver (a dns answer, a finished fetch): re-check at once. */
   wake(): void {
     this.#woken = true;
-    this.#wakeCtl?.abort();
+    // A fixed reason: abort() without one builds a DOMException each time.
+    this.#wakeCtl?.abort(WAKE);
   }
 
   stop(): void {
@@ -61,12 +65,14 @@ export class CallbackDriver {
       if (timeout !== null && timeout <= 0) events = this.sel.select(0);
       else {
         const ctl = (this.#wakeCtl = new AbortController());
+        this.#waitUntil = timeout === null ? Infinity : now + timeout;
         try {
           events = await this.sel.selectAsync(timeout, { signal: ctl.signal });
         } catch (err) {
           if (!(err instanceof AbortError)) throw err;
         } finally {
           this.#wakeCtl = undefined;
+          this.#waitUntil = -Infinity; // not waiting: after() must not abort anything, the next pass sees the deadline
         }
       }
       for (const [key, mask] of events) key.data(mask);
@@ -128,7 +134,7 @@ export class CallbackFetch {
         } catch (err) {
           this.#fail(toFetchError(err));
         }
-        this.driver.wake();
+        // No wake needed: a wait in progress sees new registrations (selectAsync's contract).
       },
       (err: unknown) => this.#fail(toFetchError(err)),
     );
