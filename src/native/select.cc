@@ -22,23 +22,28 @@ sys::fd_t SelectableFd(Napi::Env env, Napi::Value v, const char* what) {
   return fd;
 }
 
-// select() over copies of the given sets, retrying EINTR with the time left.
-// Returns the number of ready fds, 0 on timeout; throws on failure.
-int SelectWait(Napi::Env env, int nfds, const fd_set& r, const fd_set& w, const fd_set& x, const Timeout& t,
+// select() over copies of the given sets (nullptr: not watched, and handed to
+// the kernel as NULL, which then neither copies nor scans it), retrying EINTR
+// with the time left. Returns the number of ready fds, 0 on timeout; throws on
+// failure. The outputs of sets not watched are left empty.
+int SelectWait(Napi::Env env, int nfds, const fd_set* r, const fd_set* w, const fd_set* x, const Timeout& t,
                fd_set* ro, fd_set* wo, fd_set* xo) {
   Deadline dl(t);
   int64_t us;
+  FD_ZERO(ro);
+  FD_ZERO(wo);
+  FD_ZERO(xo);
   while (dl.NextUs(&us)) {
-    *ro = r;
-    *wo = w;
-    *xo = x;
+    if (r) *ro = *r;
+    if (w) *wo = *w;
+    if (x) *xo = *x;
     timeval tv, *tvp = nullptr;
     if (us >= 0) {
       tv.tv_sec = long(us / 1000000);
       tv.tv_usec = long(us % 1000000);
       tvp = &tv;
     }
-    int n = sys::Select(nfds, ro, wo, xo, tvp);
+    int n = sys::Select(nfds, r ? ro : nullptr, w ? wo : nullptr, x ? xo : nullptr, tvp);
     if (n > 0) return n;
     if (n < 0) {
       int err = sys::LastError();
@@ -73,7 +78,7 @@ Napi::Value Select(const Napi::CallbackInfo& info) {
     }
   }
   Timeout t = ArgTimeout(info, 3);
-  SelectWait(env, nfds, in[0], in[1], in[2], t, &out[0], &out[1], &out[2]);
+  SelectWait(env, nfds, &in[0], &in[1], &in[2], t, &out[0], &out[1], &out[2]);
   Napi::Array result = Napi::Array::New(env, 3);
   for (int k = 0; k < 3; k++) {
     Napi::Array idx = Napi::Array::New(env);
@@ -154,9 +159,9 @@ class SelectSet : public Napi::ObjectWrap<SelectSet>, public WaitSource {
 
   Napi::Value Wait(const Napi::CallbackInfo& info) {
     Timeout t = ArgTimeout(info, 0);
-    fd_set r, w, x, none;
-    FD_ZERO(&none);
-    int n = SelectWait(info.Env(), int(maxfd_ + 1), rd_, wr_, none, t, &r, &w, &x);
+    fd_set r, w, x;
+    int n = SelectWait(info.Env(), int(maxfd_ + 1), nread_ ? &rd_ : nullptr, nwrite_ ? &wr_ : nullptr, nullptr, t,
+                       &r, &w, &x);
     size_t count = 0;
     if (n > 0) {
       size_t cap = results_.capacity();
@@ -202,6 +207,8 @@ class SelectSet : public Napi::ObjectWrap<SelectSet>, public WaitSource {
   }
 
   void Apply(sys::fd_t fd, uint32_t ev) {
+    nread_ += int((ev & kEventRead) != 0) - int(FD_ISSET(fd, &rd_) != 0);
+    nwrite_ += int((ev & kEventWrite) != 0) - int(FD_ISSET(fd, &wr_) != 0);
     if (ev & kEventRead) FD_SET(fd, &rd_); else FD_CLR(fd, &rd_);
     if (ev & kEventWrite) FD_SET(fd, &wr_); else FD_CLR(fd, &wr_);
     if (ev && fd > maxfd_) maxfd_ = fd;
@@ -209,6 +216,7 @@ class SelectSet : public Napi::ObjectWrap<SelectSet>, public WaitSource {
   }
 
   fd_set rd_, wr_;
+  int nread_ = 0, nwrite_ = 0;  // fds in rd_ / wr_
   std::vector<sys::fd_t> fds_;
   std::unordered_map<sys::fd_t, size_t> index_;
   sys::fd_t maxfd_ = -1;
