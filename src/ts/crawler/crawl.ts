@@ -310,7 +310,10 @@ export class Crawl {
         rec.body = body;
         if (this.#store && res.status >= 200 && res.status < 300) rec.file = this.#store.save(a.current.href, body);
         if (res.status >= 200 && res.status < 300 && a.task.depth < this.opts.maxDepth && isHtml(res.headers)) {
-          for (const link of extractLinks(body.toString('utf8'), a.current)) this.#enqueue(new URL(link), a.task.depth + 1);
+          for (const link of extractLinks(body.toString('utf8'), a.current)) {
+            // Most links of a site point at pages already seen: check before parsing the URL again.
+            if (!this.#seen.has(link)) this.#enqueue(new URL(link), a.task.depth + 1, link);
+          }
         }
       } catch (err) {
         const e = err instanceof FetchError ? err : new FetchError('io', (err as Error).message);
@@ -345,15 +348,14 @@ export class Crawl {
     return this.opts.followExternal || this.#scopeHosts.has(u.host);
   }
 
-  #enqueue(url: URL, depth: number): void {
-    const norm = normalizeUrl(url);
+  #enqueue(url: URL, depth: number, norm = normalizeUrl(url)): void {
     if (this.#seen.has(norm) || !this.#inScope(url) || this.#accepted >= this.opts.maxPages) return;
     this.#seen.add(norm);
     this.#accepted++;
     const key = hostKey(url);
     let q = this.#queues.get(key);
     if (!q) this.#queues.set(key, (q = []));
-    q.push({ url: new URL(norm), depth, start: 0 });
+    q.push({ url: norm === url.href ? url : new URL(norm), depth, start: 0 });
     this.#queued++;
   }
 

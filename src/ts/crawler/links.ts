@@ -21,10 +21,13 @@ const LINK_ATTRS: Record<string, readonly string[]> = {
 
 /** The URL without its fragment, in WHATWG canonical form (lower-case host, no default port, dot segments resolved). */
 export function normalizeUrl(u: URL): string {
-  const c = new URL(u.href);
-  c.hash = '';
-  if (c.search === '') c.search = ''; // "/a?" and "/a" are one page: drop the empty query marker
-  return c.href;
+  // String work, not URL setters: this runs for every link of every page.
+  let h = u.href;
+  const hash = h.indexOf('#');
+  if (hash >= 0) h = h.slice(0, hash);
+  // "/a?" and "/a" are one page: drop an empty query marker (and only an empty one).
+  if (u.search === '' && h.endsWith('?')) h = h.slice(0, -1);
+  return h;
 }
 
 /** Every href/src of the page as an absolute, normalised http(s) URL, in document order, without duplicates. */
