@@ -20,6 +20,9 @@ beforeAll(async () => {
     '/continue': Buffer.from('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nafter'),
     '/truncated': Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\nonly this much'),
     '/silent': (s: net.Socket) => s.end(),
+    // Looks reusable (HTTP/1.1, framed, no Connection: close) but the server hangs up right after.
+    '/ka1': Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\none'),
+    '/ka2': Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\ntwo'),
   });
 });
 
@@ -129,6 +132,16 @@ describe.each(STYLES)('crawler, --style %s', (style) => {
     const conns = site.connections() - conns0;
     expect(conns).toBeLessThanOrEqual(4);
     expect(summary.reusedConnections).toBe(GRAPH_SIZE - conns);
+  });
+
+  it('retries a request once on a fresh connection when a pooled one turns out to be closed', async () => {
+    const { byUrl, summary } = await crawlWith([`${raw.base}/ka1`, `${raw.base}/ka2`], { style, concurrency: 1, retries: 0 });
+    expect(byUrl.get(`${raw.base}/ka1`)!.body!.toString()).toBe('one');
+    expect(byUrl.get(`${raw.base}/ka2`)!.body!.toString()).toBe('two');
+    expect(summary).toMatchObject({ ok: 2, retries: 0 });
+    // async reuses the dead connection and recovers; callbacks may already have seen it close while idle.
+    if (style === 'async') expect(summary.reusedConnections).toBe(1);
+    expect(summary.newConnections).toBe(2);
   });
 
   it('--no-keepalive sends Connection: close and opens a connection per page', async () => {

@@ -223,7 +223,7 @@ export class EventLoop {
   sockConnect(sock: Socket, address: Address, opts?: WaitOptions): Promise<void> {
     return (async () => {
       this.#checkOpen();
-      sock.setBlocking(false);
+      this.#nonBlocking(sock);
       let addr = address;
       if (Array.isArray(address) && sock.family !== AF_UNIX && isIP(address[0]) === 0) {
         const found = await lookup(address[0], { family: sock.family === AF_INET6 ? 6 : 4 });
@@ -240,7 +240,7 @@ export class EventLoop {
   sockAccept(sock: Socket, opts?: WaitOptions): Promise<[Socket, Address]> {
     return this.#retry(sock, EVENT_READ, opts?.signal, () => {
       const r = sock.accept();
-      if (r) r[0].setBlocking(false);
+      if (r) this.#nonBlocking(r[0]);
       return r;
     });
   }
@@ -259,7 +259,7 @@ export class EventLoop {
   sockSendAll(sock: Socket, data: Uint8Array, opts?: WaitOptions): Promise<void> {
     return (async () => {
       this.#checkOpen();
-      sock.setBlocking(false);
+      this.#nonBlocking(sock);
       let off = 0;
       while (off < data.length) {
         const n = sock.send(data, off, data.length - off);
@@ -338,8 +338,11 @@ export class EventLoop {
       events = this.#sel.select(0);
     }
     if (this.#closed) return;
+    // The answer may predate microtasks that changed registrations: use the keys as they are now.
+    const map = this.#sel.getMap();
     for (const [key, mask] of events) {
-      const w = key.data;
+      const w = map.get(key.fd)?.data;
+      if (w === undefined) continue;
       if (mask & EVENT_READ && w.reader) w.reader();
       if (mask & EVENT_WRITE && w.writer) w.writer();
     }
@@ -381,7 +384,7 @@ export class EventLoop {
   #retry<R>(sock: Socket, event: number, signal: AbortSignal | undefined, op: () => R | null): Promise<R> {
     return (async () => {
       this.#checkOpen();
-      sock.setBlocking(false);
+      this.#nonBlocking(sock);
       for (;;) {
         const r = op();
         if (r !== null) return r;
@@ -435,6 +438,17 @@ export class EventLoop {
     if (events === 0) this.#sel.unregister(fd);
     else this.#sel.modify(fd, events, w);
   }
+
+  // fcntl once per socket, not once per call (two syscalls saved on every recv/send).
+  // A socket the program switches back to blocking after the loop saw it is its own doing.
+  #nonBlocking(sock: Socket): void {
+    if (sock.closed || !this.#madeNonBlocking.has(sock)) {
+      sock.setBlocking(false); // a closed socket throws EBADF here, as any operation would
+      this.#madeNonBlocking.add(sock);
+    }
+  }
+
+  readonly #madeNonBlocking = new WeakSet<Socket>();
 
   #checkOpen(): void {
     if (this.#closed) throw iomuxError('ERR_IOMUX_CLOSED', 'the event loop is closed');

@@ -39,6 +39,13 @@ export class ConnectionPool {
     list.push(sock);
   }
 
+  /** Drops an idle connection the server closed. */
+  remove(key: string, sock: Socket): void {
+    const list = this.#idle.get(key);
+    const i = list ? list.indexOf(sock) : -1;
+    if (i >= 0) list!.splice(i, 1);
+  }
+
   closeAll(): void {
     for (const list of this.#idle.values()) for (const s of list) s.close();
     this.#idle.clear();

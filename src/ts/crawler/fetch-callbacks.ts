@@ -2,7 +2,7 @@
 // method to call when the fd is ready (connected -> sendRequest -> readResponse),
 // and a bare driver loop calls key.data(mask) for every ready key.
 import { AbortError } from '../errors';
-import { EVENT_READ, EVENT_WRITE, type BaseSelector } from '../selectors/base';
+import { EVENT_READ, EVENT_WRITE, type BaseSelector, type SelectorKey } from '../selectors/base';
 import { Socket, SOCK_STREAM } from '../socket';
 import { buildRequest, FetchError, ResponseParser } from './http';
 import { hostKey, port, staleConnection, toFetchError, type FetchedResponse, type FetchSettings } from './conn';
@@ -61,7 +61,7 @@ export class CallbackDriver {
       for (const d of this.#deadlines) timeout = timeout === null ? d.when - now : Math.min(timeout, d.when - now);
       if (this.#woken) timeout = 0;
       this.#woken = false;
-      let events: Array<[{ data: Callback }, number]> = [];
+      let events: Array<[SelectorKey<Callback>, number]> = [];
       if (timeout !== null && timeout <= 0) events = this.sel.select(0);
       else {
         const ctl = (this.#wakeCtl = new AbortController());
@@ -75,7 +75,13 @@ export class CallbackDriver {
           this.#waitUntil = -Infinity; // not waiting: after() must not abort anything, the next pass sees the deadline
         }
       }
-      for (const [key, mask] of events) key.data(mask);
+      // selectAsync's answer was taken before the microtasks that ran since (a fetch
+      // taking over a pooled socket, say): dispatch to the key as it is now.
+      const map = this.sel.getMap();
+      for (const [key, mask] of events) {
+        const cur = map.get(key.fd);
+        if (cur !== undefined && (mask & cur.events) !== 0) cur.data(mask & cur.events);
+      }
       const end = performance.now();
       for (const d of this.#deadlines) {
         if (d.when <= end) {
@@ -114,6 +120,8 @@ export class CallbackFetch {
     if (pooled) {
       this.#reused = true;
       this.#sock = pooled;
+      // Idle pooled sockets stay registered (see #finish): take the registration over.
+      this.#registered = this.driver.sel.getMap().get(pooled.fileno())?.fileobj === pooled;
       this.#sendRequest();
     } else this.#connect();
   }
@@ -194,10 +202,25 @@ export class CallbackFetch {
     if (this.#finished) return;
     this.#finished = true;
     this.#timer?.cancel();
-    this.#unwatch();
     const res = this.#parser.response();
-    if (res.reusable && this.settings.keepAlive) this.settings.pool.give(hostKey(this.url), this.#sock!);
-    else this.#sock!.close();
+    const sock = this.#sock!;
+    if (res.reusable && this.settings.keepAlive) {
+      // Stays registered while idle: no epoll_ctl churn on reuse, and a server that
+      // closes the idle connection is noticed at once instead of on the next request.
+      const key = hostKey(this.url);
+      const pool = this.settings.pool;
+      const sel = this.driver.sel;
+      this.#want(EVENT_READ, () => {
+        pool.remove(key, sock);
+        sel.unregister(sock);
+        sock.close();
+      });
+      this.#registered = false; // no longer this fetch's registration
+      pool.give(key, sock);
+    } else {
+      this.#unwatch();
+      sock.close();
+    }
     this.done(null, { ...res, reused: this.#reused });
   }
 
