@@ -155,7 +155,7 @@ function generateSite(dir) {
 async function startServer(dir) {
   const nginx = spawnSync('sh', ['-c', 'command -v nginx'], { encoding: 'utf8' }).stdout.trim();
   if (nginx) {
-    const port = 20000 + Math.floor(Math.random() * 20000);
+    const port = await freePort();
     const conf = path.join(dir, '..', 'nginx.conf');
     fs.writeFileSync(
       conf,
@@ -169,6 +169,7 @@ async function startServer(dir) {
     fs.chmodSync(path.dirname(dir), 0o755);
     const child = spawn(nginx, ['-c', conf, '-p', path.dirname(conf)], { stdio: ['ignore', 'ignore', 'inherit'] });
     await waitForPort(port);
+    if (child.exitCode !== null) throw new Error('nginx exited at start');
     return { name: `nginx (${spawnSync(nginx, ['-v'], { encoding: 'utf8' }).stderr.trim()}, 1 worker)`, port, child };
   }
   const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--role', 'server', '--dir', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -177,6 +178,16 @@ async function startServer(dir) {
     child.once('exit', (c) => reject(new Error(`server exited ${c}`)));
   });
   return { name: `Node ${process.version} http server (nginx is not installed), 1 process`, port, child };
+}
+
+// A port nobody listens on right now (the kernel's choice), for nginx's config.
+async function freePort() {
+  const net = await import('node:net');
+  const srv = net.createServer();
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address();
+  await new Promise((r) => srv.close(r));
+  return port;
 }
 
 async function waitForPort(port) {
@@ -238,7 +249,14 @@ async function main() {
   fs.mkdirSync(dir);
   fs.mkdirSync(path.join(work, 'tmp'));
   generateSite(dir);
-  const server = await startServer(dir);
+  const avgKb = fs.readdirSync(dir).reduce((n, f) => n + fs.statSync(path.join(dir, f)).size, 0) / (PAGES + 1) / 1024;
+  let server;
+  try {
+    server = await startServer(dir);
+  } catch (err) {
+    fs.rmSync(work, { recursive: true, force: true });
+    throw err;
+  }
   const url = `http://127.0.0.1:${server.port}/p0.html`;
   const roles = [
     ['iomux-callbacks', 'iomux callbacks (epoll)'],
@@ -278,7 +296,7 @@ async function main() {
   const cpus = os.cpus();
   const md = `# Crawl benchmark
 
-${PAGES} generated pages (~1.3 KB each, 6 links per page), crawled completely by each crawler at concurrency ${CONC},
+${PAGES} generated pages (${avgKb.toFixed(1)} KiB each on average, 6 links per page), crawled completely by each crawler at concurrency ${CONC},
 median of ${RUNS} interleaved runs, each crawler in its own process (CPU time = user + system of that process, all threads).
 
 - Server: ${server.name}, on the same machine.
