@@ -220,16 +220,16 @@ function median(xs) {
 }
 
 function barChart({ title, unit, rows }) {
-  const W = 640;
+  const W = 760;
   const rowH = 34;
   const left = 190;
   const top = 44;
   const H = top + rows.length * rowH + 30;
-  const max = Math.max(...rows.map((r) => r.value)) * 1.15;
+  const max = Math.max(...rows.map((r) => r.value));
   const bars = rows
     .map((r, i) => {
       const y = top + i * rowH;
-      const w = ((W - left - 30) * r.value) / max;
+      const w = ((W - left - 230) * r.value) / max; // room for the label after the longest bar
       return `<text x="${left - 8}" y="${y + 20}" text-anchor="end" font-size="13">${escapeXml(r.name)}</text>
 <rect x="${left}" y="${y + 5}" width="${w.toFixed(1)}" height="22" fill="${PALETTE[i % PALETTE.length]}"/>
 <text x="${(left + w + 6).toFixed(1)}" y="${y + 21}" font-size="12">${escapeXml(r.label)}</text>`;

@@ -107,6 +107,26 @@ describe('iomux crawl (CLI) options and output', () => {
     expect(fs.readdirSync(cwd)).toEqual([]);
   });
 
+  it('Ctrl-C prints the summary so far and exits 130', async () => {
+    const child = spawn(process.execPath, [BIN, 'crawl', `${site.base}/cl`, `${site.base}/slow`, '--timeout', '20000', '--no-save'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    try {
+      // The plain progress line (once a second) shows the crawl is under way and waiting on /slow.
+      await new Promise<void>((r) => child.stderr.on('data', () => stderr.includes('1 active') && r()));
+      const t0 = performance.now();
+      child.kill('SIGINT');
+      expect(await exited).toBe(130);
+      expect(performance.now() - t0).toBeLessThan(3000);
+      expect(stderr).toMatch(/interrupted\ncrawled 1 pages \(1 ok, 0 failed\)/);
+    } finally {
+      clearTimeout(killer);
+      child.kill('SIGKILL');
+    }
+  });
+
   it('exits 2 with usage for bad options, 0 for --help, 1 when every page failed', async () => {
     const bad = await run(['--concurrency', 'lots', 'http://x/']);
     expect(bad.code).toBe(2);

@@ -145,9 +145,12 @@ export async function main(argv: string[]): Promise<number> {
   const crawl = new Crawl(opts);
   const progress = new Progress(crawl);
   // Ctrl-C: report what was done so far, then exit as an interrupted program does.
+  const t0 = performance.now();
   const onSigint = () => {
     progress.stop();
-    process.stderr.write(`interrupted\n${formatSummary({ ...crawl.summary, ms: 0 })}`);
+    const ms = performance.now() - t0;
+    const backend = crawl.summary.backend;
+    process.stderr.write(`interrupted\n${formatSummary({ ...crawl.summary, ms, pagesPerSec: (crawl.summary.pages * 1000) / ms, backend })}`);
     process.exit(130);
   };
   process.once('SIGINT', onSigint);
