@@ -107,6 +107,24 @@ describe('iomux crawl (CLI) options and output', () => {
     expect(fs.readdirSync(cwd)).toEqual([]);
   });
 
+  it('draws a progress bar in place when stderr is a terminal', async () => {
+    // python3's pty module gives the crawler a real terminal; everything it writes comes back on our stdout.
+    const cmd = [process.execPath, BIN, 'crawl', `${site.base}/cl`, `${site.base}/slow`, '--timeout', '400', '--retries', '0', '--no-save'];
+    const py = `import pty, sys; sys.exit(pty.spawn(${JSON.stringify(cmd)}) >> 8)`;
+    const out = await new Promise<string>((resolve) => {
+      const child = spawn('python3', ['-c', py], { stdio: ['pipe', 'pipe', 'inherit'] });
+      let text = '';
+      child.stdout.on('data', (d) => (text += d));
+      const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      child.on('exit', () => {
+        clearTimeout(killer);
+        resolve(text);
+      });
+    });
+    expect(out).toMatch(/\r\x1b\[K\[[#.]{30}\] \d+\/2 done, \d+ active, 0 queued, [\d.]+ pages\/s, \d+ errors/);
+    expect(out).toMatch(/crawled 2 pages \(1 ok, 1 failed\)/);
+  });
+
   it('Ctrl-C prints the summary so far and exits 130', async () => {
     const child = spawn(process.execPath, [BIN, 'crawl', `${site.base}/cl`, `${site.base}/slow`, '--timeout', '20000', '--no-save'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
