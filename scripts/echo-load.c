@@ -16,7 +16,7 @@
  * window. One JSON object on stdout:
  *   {"conns":100,"idle":0,"size":64,"seconds":1.0,"msgs":51234,"msgs_per_s":...,
  *    "p50_us":...,"p99_us":...,"bytes_verified":...,"errors":0,"mismatches":0,
- *    "server_cpu_s":...,"server_cpu_us_per_msg":...}
+ *    "server_cpu_s":...,"server_user_s":...,"server_cpu_us_per_msg":...}
  * Exit status: 0 ok, 3 if any echoed byte differed, 1 on any other error
  * (connection refused or reset, timeout), 2 on bad arguments.
  */
@@ -66,8 +66,10 @@ static void die(const char *msg) {
   exit(1);
 }
 
-/* Server CPU (utime + stime, every thread) in seconds; -1 if unreadable. */
-static double server_cpu(int pid) {
+/* Server CPU (utime + stime, every thread) in seconds; -1 if unreadable.
+ * *user gets utime alone: user vs kernel time says whether syscalls or the
+ * server's own code dominate. */
+static double server_cpu(int pid, double *user) {
   if (pid <= 0) return -1;
   char path[64], buf[2048];
   snprintf(path, sizeof path, "/proc/%d/stat", pid);
@@ -82,6 +84,7 @@ static double server_cpu(int pid) {
   unsigned long long ut = 0, st = 0;
   /* After ')': state(3) ... utime is field 14, stime 15. */
   if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2) return -1;
+  *user = (double)ut / sysconf(_SC_CLK_TCK);
   return (double)(ut + st) / sysconf(_SC_CLK_TCK);
 }
 
@@ -196,7 +199,7 @@ int main(int argc, char **argv) {
   unsigned char *rbuf = malloc(PATTERN_LEN + 1);
   if (!conns || !evs || !rbuf) die("calloc");
   double deadline = now_s() + timeout_ms / 1e3;
-  double cpu0 = -1, cpu1 = -1, m0 = 0, m1 = 0;
+  double cpu0 = -1, cpu1 = -1, user0 = 0, user1 = 0, m0 = 0, m1 = 0;
   long long msgs = 0, bytes = 0; /* bytes: every echoed byte checked, warm-up included */
 
   /* Connect in small batches, each fully through its ping, so the server's
@@ -263,12 +266,12 @@ int main(int argc, char **argv) {
       double t = now_s();
       if (!measuring && !stopping && t >= t_measure) {
         measuring = 1;
-        cpu0 = server_cpu(pid);
+        cpu0 = server_cpu(pid, &user0);
         m0 = now_s();
       }
       if (measuring && t >= t_end) {
         m1 = now_s();
-        cpu1 = server_cpu(pid);
+        cpu1 = server_cpu(pid, &user1);
         measuring = 0;
         stopping = 1; /* no new messages; let those in flight finish */
         deadline = t + 10;
@@ -314,7 +317,7 @@ int main(int argc, char **argv) {
         }
       }
     }
-    if (m1 == 0) { m1 = now_s(); cpu1 = server_cpu(pid); }
+    if (m1 == 0) { m1 = now_s(); cpu1 = server_cpu(pid, &user1); }
   }
 
 report:
@@ -326,9 +329,9 @@ report:
     double cpu = cpu0 >= 0 && cpu1 >= 0 ? cpu1 - cpu0 : -1;
     printf("{\"conns\":%d,\"idle\":%d,\"size\":%zu,\"seconds\":%.4f,\"msgs\":%lld,\"msgs_per_s\":%.1f,"
            "\"p50_us\":%.1f,\"p99_us\":%.1f,\"bytes_verified\":%lld,\"errors\":%ld,\"mismatches\":%ld,"
-           "\"server_cpu_s\":%.3f,\"server_cpu_us_per_msg\":%.3f}\n",
+           "\"server_cpu_s\":%.3f,\"server_user_s\":%.3f,\"server_cpu_us_per_msg\":%.3f}\n",
            nact, nidle, msg_size, secs, msgs, secs > 0 ? msgs / secs : 0.0, p50, p99, bytes, errors, mismatches,
-           cpu, cpu >= 0 && msgs > 0 ? cpu * 1e6 / (double)msgs : -1.0);
+           cpu, user1 - user0, cpu >= 0 && msgs > 0 ? cpu * 1e6 / (double)msgs : -1.0);
     fflush(stdout);
   }
   for (int i = 0; i < total; i++) if (conns[i].state != ST_DONE && conns[i].fd > 0) close(conns[i].fd);
