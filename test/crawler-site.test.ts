@@ -184,6 +184,15 @@ describe.each(STYLES)('crawler, --style %s', (style) => {
   });
 });
 
+describe('backends', () => {
+  it.each(['select', 'poll', 'epoll'] as const)('%s: both styles crawl the graph completely', async (backend) => {
+    for (const style of STYLES) {
+      const { summary } = await crawlWith([`${site.base}/g/0`], { style, backend, concurrency: 6 });
+      expect(summary).toMatchObject({ pages: GRAPH_SIZE, ok: GRAPH_SIZE, backend });
+    }
+  });
+});
+
 describe('both styles agree', () => {
   it('fetch the same pages with the same bytes from the Node site', async () => {
     const start = [`${site.base}/g/0`, `${site.base}/gzip`, `${site.base}/chunked`, `${raw.base}/close-delimited`];
