@@ -184,6 +184,32 @@ describe.each(STYLES)('crawler, --style %s', (style) => {
   });
 });
 
+describe('garbage from the wire', () => {
+  it('random answers become per-URL results, never an exception that escapes, in both styles', async () => {
+    let seed = 0x9e3779b9;
+    const rnd = () => ((seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+    const answers: Record<string, Buffer> = {};
+    const prefixes = ['', 'HTTP/1.1 200 OK\r\n', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n', 'HTTP/1.1 200 OK\r\nContent-Length: 40\r\n\r\n'];
+    for (let i = 0; i < 40; i++) {
+      const junk = Buffer.alloc(Math.floor(rnd() * 2000));
+      for (let j = 0; j < junk.length; j++) junk[j] = rnd() < 0.2 ? 10 : Math.floor(rnd() * 256);
+      answers[`/junk${i}`] = Buffer.concat([Buffer.from(prefixes[i % prefixes.length]), junk]);
+    }
+    const junkServer = await startRaw(answers);
+    try {
+      for (const style of STYLES) {
+        const urls = Object.keys(answers).map((p) => junkServer.base + p);
+        const { pages, summary } = await crawlWith(urls, { style, retries: 0, timeoutMs: 2000, maxDepth: 0 });
+        expect(summary.pages).toBe(40);
+        for (const p of pages) expect(p.error === null ? typeof p.status : p.kind, p.url).toMatch(/^(number|malformed|too-large|reset)$/);
+        expect(summary.pages - summary.ok).toBeGreaterThan(30);
+      }
+    } finally {
+      await junkServer.close();
+    }
+  });
+});
+
 describe('backends', () => {
   it.each(['select', 'poll', 'epoll'] as const)('%s: both styles crawl the graph completely', async (backend) => {
     for (const style of STYLES) {
