@@ -5,10 +5,10 @@
 // that stops reading only grows its own bounded queue; past the bound it is
 // disconnected and the room is told, so it never stalls the others.
 import { EVENT_READ, EVENT_WRITE, type BaseSelector } from '../selectors/base';
-import type { Address, Socket } from '../socket';
+import type { Socket } from '../socket';
 import { LineSplitter } from './common/lines';
 import { SendQueue } from './common/send-queue';
-import { formatAddress, isOutOfFds, isPeerGone, listenOn, openSelector } from './common/serve';
+import { acceptBurst, formatAddress, isPeerGone, listenOn, openSelector } from './common/serve';
 
 export interface ChatOptions {
   host?: string;
@@ -154,26 +154,14 @@ export class ChatServer {
   }
 
   #acceptSome(): void {
-    for (let i = 0; i < ACCEPT_BURST; i++) {
-      let r: [Socket, Address] | null;
-      try {
-        r = this.#listener.accept();
-      } catch (err) {
-        if (isOutOfFds(err)) {
-          // Out of descriptors: the listener stays readable, so stop watching it
-          // for a moment instead of spinning on it.
-          this.#sel.unregister(this.#listener);
-          this.#acceptPausedUntil = performance.now() + 100;
-          this.#log({ event: 'accept-paused', code: String((err as { code?: string }).code) });
-          return;
-        }
-        if ((err as { code?: string }).code === 'ECONNABORTED') continue;
-        throw err;
-      }
-      if (r === null) return;
-      this.#admit(r[0], formatAddress(r[1]));
-    }
+    const failed = acceptBurst(this.#listener, ACCEPT_BURST, (sock, peer) => this.#admit(sock, formatAddress(peer)));
+    if (!failed) return;
+    if (!failed.outOfFds) throw failed.error;
+    this.#sel.unregister(this.#listener);
+    this.#acceptPausedUntil = performance.now() + 100;
+    this.#log({ event: 'accept-paused', code: failed.code });
   }
+
 
   #admit(sock: Socket, peer: string): void {
     sock.setBlocking(false);

@@ -12,7 +12,7 @@ import {
   AF_INET, AF_INET6, AF_UNIX, IPPROTO_TCP, SO_REUSEADDR, SOL_SOCKET, Socket, TCP_NODELAY, type Address,
 } from '../socket';
 import { SendQueue } from './common/send-queue';
-import { formatAddress, isOutOfFds, openSelector } from './common/serve';
+import { acceptBurst, formatAddress, openSelector } from './common/serve';
 
 export const ECHO_DEFAULT_HOST = '127.0.0.1';
 export const ECHO_DEFAULT_PORT = 8801;
@@ -295,33 +295,18 @@ export class EchoServer {
   }
 
   #acceptSome(): void {
-    const listener = this.#listener!;
-    for (let i = 0; i < this.#opts.acceptBatch; i++) {
-      let accepted: [Socket, Address] | null;
-      try {
-        accepted = listener.accept();
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code ?? 'UNKNOWN';
-        // The peer gave up between SYN and accept: nothing to do, keep going.
-        if (code === 'ECONNABORTED' || code === 'EPROTO' || code === 'EPERM') continue;
-        // Out of fds or memory: the pending connection stays readable, so
-        // retrying at once would spin. Stop watching the listener for a while.
-        if (isOutOfFds(err)) {
-          this.#pauseAccepting(code);
-        } else {
-          this.#onEvent({ event: 'accept-error', code, message: (err as Error).message });
-          this.#pauseAccepting(code);
-        }
-        return;
-      }
-      if (accepted === null) return;
+    const failed = acceptBurst(this.#listener!, this.#opts.acceptBatch, (sock, peer) => {
       if (this.#pauseStreak > 0) {
         this.#onEvent({ event: 'accept-resumed', pauses: this.#pauseStreak });
         this.#pauseStreak = 0;
       }
-      this.#admit(accepted[0], accepted[1]);
-    }
+      this.#admit(sock, peer);
+    });
+    if (!failed) return;
+    if (!failed.outOfFds) this.#onEvent({ event: 'accept-error', code: failed.code, message: failed.error.message });
+    this.#pauseAccepting(failed.code);
   }
+
 
   #admit(sock: Socket, peerAddress: Address): void {
     const peer = formatAddress(peerAddress === '' ? 'unix' : peerAddress);

@@ -10,9 +10,9 @@
 // deadline passes. Closing with unread request bytes would make the kernel
 // send a reset that can destroy the answer before the client reads it.
 import { EVENT_READ, EVENT_WRITE, type BaseSelector } from '../selectors/base';
-import { SHUT_WR, type Address, type Socket } from '../socket';
+import { SHUT_WR, type Socket } from '../socket';
 import { SendQueue } from './common/send-queue';
-import { formatAddress, isOutOfFds, isPeerGone, listenOn, openSelector } from './common/serve';
+import { acceptBurst, formatAddress, isPeerGone, listenOn, openSelector } from './common/serve';
 import { RequestParser, type HttpRequest } from './http-parser';
 
 export interface HttpOptions {
@@ -193,25 +193,14 @@ export class HttpServer {
   }
 
   #acceptSome(): void {
-    for (let i = 0; i < ACCEPT_BURST; i++) {
-      let r: [Socket, Address] | null;
-      try {
-        r = this.#listener.accept();
-      } catch (err) {
-        if (isOutOfFds(err)) {
-          // The listener stays readable while fds are exhausted: stop watching it for a moment.
-          this.#sel.unregister(this.#listener);
-          this.#acceptPausedUntil = performance.now() + 100;
-          this.#log({ event: 'accept-paused', code: String((err as { code?: string }).code) });
-          return;
-        }
-        if ((err as { code?: string }).code === 'ECONNABORTED') continue;
-        throw err;
-      }
-      if (r === null) return;
-      this.#admit(r[0], formatAddress(r[1]));
-    }
+    const failed = acceptBurst(this.#listener, ACCEPT_BURST, (sock, peer) => this.#admit(sock, formatAddress(peer)));
+    if (!failed) return;
+    if (!failed.outOfFds) throw failed.error;
+    this.#sel.unregister(this.#listener);
+    this.#acceptPausedUntil = performance.now() + 100;
+    this.#log({ event: 'accept-paused', code: failed.code });
   }
+
 
   #admit(sock: Socket, peer: string): void {
     sock.setBlocking(false);

@@ -5,7 +5,7 @@ import { DefaultSelector } from '../../selectors/default';
 import { EpollSelector } from '../../selectors/epoll';
 import { PollSelector } from '../../selectors/poll';
 import { SelectSelector } from '../../selectors/select';
-import { AF_INET, AF_INET6, SOL_SOCKET, SO_REUSEADDR, Socket } from '../../socket';
+import { AF_INET, AF_INET6, SOL_SOCKET, SO_REUSEADDR, Socket, type Address } from '../../socket';
 
 export type BackendName = 'select' | 'poll' | 'epoll';
 
@@ -69,4 +69,35 @@ export function isPeerGone(err: unknown): boolean {
 export function isOutOfFds(err: unknown): boolean {
   const code = (err as { code?: unknown })?.code;
   return code === 'EMFILE' || code === 'ENFILE' || code === 'ENOBUFS' || code === 'ENOMEM';
+}
+
+export interface AcceptFailure {
+  code: string;
+  /** EMFILE/ENFILE/ENOBUFS/ENOMEM: expected under load, not a server fault. */
+  outOfFds: boolean;
+  error: Error;
+}
+
+/**
+ * Accepts up to `max` pending connections from a non-blocking listener (so an
+ * accept storm cannot starve established connections) and hands each to
+ * `admit`. A peer that gave up between SYN and accept is skipped. On any other
+ * failure the pending connection stays readable, so retrying at once would
+ * spin: the failure is returned for the caller to stop watching the listener a
+ * while. Returns undefined when the queue is drained or `max` was reached.
+ */
+export function acceptBurst(listener: Socket, max: number, admit: (sock: Socket, peer: Address) => void): AcceptFailure | undefined {
+  for (let i = 0; i < max; i++) {
+    let accepted: [Socket, Address] | null;
+    try {
+      accepted = listener.accept();
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'UNKNOWN';
+      if (code === 'ECONNABORTED' || code === 'EPROTO' || code === 'EPERM') continue;
+      return { code, outOfFds: isOutOfFds(err), error: err as Error };
+    }
+    if (accepted === null) return undefined;
+    admit(accepted[0], accepted[1]);
+  }
+  return undefined;
 }
