@@ -130,43 +130,35 @@ bool Deadline::Remaining(int64_t* ns) {
   return true;
 }
 
-bool Deadline::NextMs(int* ms) {
+// The next piece to wait, in units of unit_ns, rounded up and capped at
+// INT_MAX milliseconds (what poll/epoll take; select waits in the same pieces).
+bool Deadline::Next(int64_t unit_ns, int64_t* out) {
   if (infinite_) {
-    *ms = -1;
+    *out = -1;
     return true;
   }
   if (zero_) {
-    // A zero timeout polls exactly once (EINTR retries excepted, which restart here).
-    *ms = 0;
+    // A zero timeout polls exactly once; an EINTR there (nothing sleeps) reads as "nothing ready".
+    *out = 0;
     bool first = !started_;
     started_ = true;
     return first;
   }
   int64_t ns;
   if (!Remaining(&ns)) return false;
-  int64_t m = (ns + 999999) / 1000000;
-  *ms = m > INT_MAX ? INT_MAX : int(m);
+  const int64_t cap = int64_t(INT_MAX) * (1000000 / unit_ns);
+  int64_t n = (ns + unit_ns - 1) / unit_ns;
+  *out = n > cap ? cap : n;
   return true;
 }
 
-bool Deadline::NextUs(int64_t* us) {
-  if (infinite_) {
-    *us = -1;
-    return true;
-  }
-  if (zero_) {
-    *us = 0;
-    bool first = !started_;
-    started_ = true;
-    return first;
-  }
-  int64_t ns;
-  if (!Remaining(&ns)) return false;
-  int64_t u = (ns + 999) / 1000;
-  // Waited out in pieces of at most ~24 days, like poll's int milliseconds.
-  const int64_t cap = int64_t(INT_MAX) * 1000;
-  *us = u > cap ? cap : u;
-  return true;
+bool Deadline::NextMs(int* ms) {
+  int64_t v;
+  bool more = Next(1000000, &v);
+  *ms = int(v);
+  return more;
 }
+
+bool Deadline::NextUs(int64_t* us) { return Next(1000, us); }
 
 }  // namespace iomux

@@ -55,6 +55,7 @@ class Deadline {
 
  private:
   bool Remaining(int64_t* ns);
+  bool Next(int64_t unit_ns, int64_t* out);
   bool infinite_;
   bool zero_;
   int64_t end_ns_ = 0;
