@@ -379,11 +379,13 @@ function targets(get) {
     ok(ep) && ok(cs) ? `${fmtCpu(ep.cpu)} µs against ${fmtCpu(cs.cpu)} µs per message` : 'a run failed');
   line('epoll at 100 connections × 64 B, msgs/s vs Node\'s net server',
     ok(ep) && ok(net) ? ep.rate / net.rate : undefined, TARGETS.rateVsNet, false,
-    ok(ep) && ok(net) ? `${fmtInt(ep.rate)} against ${fmtInt(net.rate)} msgs/s` : 'a run failed');
+    ok(ep) && ok(net)
+      ? `${fmtInt(ep.rate)} against ${fmtInt(net.rate)} msgs/s${ok(cs) ? ` (the C server: ${fmtInt(cs.rate)} msgs/s, ${(cs.rate / net.rate).toFixed(2)}× Node's — about the most any server can show here, as the load generator shares the machine)` : ''}`
+      : 'a run failed');
   line('10 active + 900 idle × 64 B, epoll msgs/s vs select',
     ok(ep9) && ok(se9) ? ep9.rate / se9.rate : undefined, TARGETS.epollVsSelect, false,
     ok(ep9) && ok(se9)
-      ? `${fmtInt(ep9.rate)} against ${fmtInt(se9.rate)} msgs/s${ok(c9) ? ` (the C server: ${fmtInt(c9.rate)} msgs/s, the most this load generator drives here: epoll at ${Math.round((100 * ep9.rate) / c9.rate)}% of it)` : ''}`
+      ? `${fmtInt(ep9.rate)} against ${fmtInt(se9.rate)} msgs/s${ok(c9) ? ` (the C server: ${fmtInt(c9.rate)} msgs/s = ${(c9.rate / se9.rate).toFixed(2)}× select, the most this load generator drives here; epoll reaches ${Math.round((100 * ep9.rate) / c9.rate)}% of it)` : ''}`
       : 'a run failed');
   return out.join('\n');
 }
