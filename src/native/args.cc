@@ -8,18 +8,21 @@
 
 namespace iomux {
 
-static std::string Ordinal(const char* what) { return std::string(what); }
+// Argument checks run on every send/recv, so each reads its value with as few
+// Node-API calls as it can: napi_get_value_double both reads a number and
+// tells a non-number apart (napi_number_expected), with no napi_typeof first.
+static bool ReadNumber(napi_env env, napi_value v, double* d) { return napi_get_value_double(env, v, d) == napi_ok; }
 
 sys::fd_t ToFd(Napi::Env env, Napi::Value v, const char* what) {
-  if (!v.IsNumber()) ThrowTypeError(env, Ordinal(what) + " must be an integer file descriptor");
-  double d = v.As<Napi::Number>().DoubleValue();
-  if (!std::isfinite(d) || std::trunc(d) != d) ThrowTypeError(env, Ordinal(what) + " must be an integer file descriptor");
-  if (d < 0) ThrowRangeError(env, Ordinal(what) + " must be >= 0, got " + std::to_string((long long)d));
+  double d;
+  if (!ReadNumber(env, v, &d) || !std::isfinite(d) || std::trunc(d) != d)
+    ThrowTypeError(env, std::string(what) + " must be an integer file descriptor");
+  if (d < 0) ThrowRangeError(env, std::string(what) + " must be >= 0, got " + std::to_string((long long)d));
 #ifdef _WIN32
   // SOCKET values are pointer-sized but stay far below 2^53.
-  if (d > 9007199254740991.0) ThrowRangeError(env, Ordinal(what) + " is out of range");
+  if (d > 9007199254740991.0) ThrowRangeError(env, std::string(what) + " is out of range");
 #else
-  if (d > INT_MAX) ThrowRangeError(env, Ordinal(what) + " is out of range (> " + std::to_string(INT_MAX) + ")");
+  if (d > INT_MAX) ThrowRangeError(env, std::string(what) + " is out of range (> " + std::to_string(INT_MAX) + ")");
 #endif
   return sys::fd_t(d);
 }
@@ -27,10 +30,9 @@ sys::fd_t ToFd(Napi::Env env, Napi::Value v, const char* what) {
 sys::fd_t ArgFd(const Napi::CallbackInfo& info, size_t i, const char* what) { return ToFd(info.Env(), info[i], what); }
 
 int64_t ArgInt(const Napi::CallbackInfo& info, size_t i, const char* what, int64_t lo, int64_t hi) {
-  Napi::Value v = info[i];
-  if (!v.IsNumber()) ThrowTypeError(info.Env(), std::string(what) + " must be an integer");
-  double d = v.As<Napi::Number>().DoubleValue();
-  if (std::isnan(d) || (std::isfinite(d) && std::trunc(d) != d)) ThrowTypeError(info.Env(), std::string(what) + " must be an integer");
+  double d;
+  if (!ReadNumber(info.Env(), info[i], &d) || std::isnan(d) || (std::isfinite(d) && std::trunc(d) != d))
+    ThrowTypeError(info.Env(), std::string(what) + " must be an integer");
   if (d < double(lo) || d > double(hi))
     ThrowRangeError(info.Env(), std::string(what) + " must be between " + std::to_string(lo) + " and " + std::to_string(hi));
   return int64_t(d);
@@ -81,22 +83,43 @@ Timeout ArgTimeout(const Napi::CallbackInfo& info, size_t i) {
   return t;
 }
 
+static size_t ElementSize(napi_typedarray_type t) {
+  switch (t) {
+    case napi_int16_array:
+    case napi_uint16_array:
+      return 2;
+    case napi_int32_array:
+    case napi_uint32_array:
+    case napi_float32_array:
+      return 4;
+    case napi_float64_array:
+    case napi_bigint64_array:
+    case napi_biguint64_array:
+      return 8;
+    default:
+      return 1;
+  }
+}
+
 Bytes ArgBytes(const Napi::CallbackInfo& info, size_t i, const char* what) {
-  Napi::Value v = info[i];
+  // Two Node-API calls: napi_get_typedarray_info hands back the data pointer
+  // already moved to the view's byte offset.
+  napi_env env = info.Env();
+  napi_value v = info[i];
   Bytes b;
-  if (v.IsTypedArray()) {
-    Napi::TypedArray ta = v.As<Napi::TypedArray>();
-    Napi::ArrayBuffer ab = ta.ArrayBuffer();
-    b.data = static_cast<uint8_t*>(ab.Data()) + ta.ByteOffset();
-    b.len = ta.ByteLength();
-  } else if (v.IsDataView()) {
-    Napi::DataView dv = v.As<Napi::DataView>();
-    b.data = static_cast<uint8_t*>(dv.ArrayBuffer().Data()) + dv.ByteOffset();
-    b.len = dv.ByteLength();
+  bool is = false;
+  void* data = nullptr;
+  if (napi_is_typedarray(env, v, &is) == napi_ok && is) {
+    napi_typedarray_type type;
+    size_t length = 0;
+    napi_get_typedarray_info(env, v, &type, &length, &data, nullptr, nullptr);
+    b.len = length * ElementSize(type);
+  } else if (napi_is_dataview(env, v, &is) == napi_ok && is) {
+    napi_get_dataview_info(env, v, &b.len, &data, nullptr, nullptr);
   } else {
     ThrowTypeError(info.Env(), std::string(what) + " must be a Buffer, TypedArray or DataView");
   }
-  if (b.len == 0) b.data = nullptr;
+  b.data = b.len ? static_cast<uint8_t*>(data) : nullptr;
   return b;
 }
 
