@@ -39,7 +39,8 @@ int64_t ArgInt(const Napi::CallbackInfo& info, size_t i, const char* what, int64
 }
 
 int64_t ArgIntOr(const Napi::CallbackInfo& info, size_t i, const char* what, int64_t lo, int64_t hi, int64_t def) {
-  if (info[i].IsUndefined()) return def;
+  // An argument not passed at all costs no Node-API call (the hot callers leave them off).
+  if (i >= info.Length() || info[i].IsUndefined()) return def;
   return ArgInt(info, i, what, lo, hi);
 }
 

@@ -104,7 +104,9 @@ export class Socket {
 
   /** Bytes sent (may be fewer than asked), or null when it would block. */
   send(data: Uint8Array, offset?: number, length?: number): number | null {
-    return native.send(this.#use('send'), data, offset, length);
+    const fd = this.#use('send');
+    // Arguments left off entirely are cheaper for the addon than explicit undefineds.
+    return offset === undefined && length === undefined ? native.send(fd, data) : native.send(fd, data, offset, length);
   }
 
   /** Blocking sockets: sends everything. A non-blocking one that fills throws EAGAIN (err.bytesSent says how much went). */
@@ -119,7 +121,8 @@ export class Socket {
 
   /** Reads into buf[offset, offset+length); bytes read (0 at EOF), or null when it would block. */
   recvInto(buf: Uint8Array, offset?: number, length?: number): number | null {
-    return native.recvInto(this.#use('recv'), buf, offset, length);
+    const fd = this.#use('recv');
+    return offset === undefined && length === undefined ? native.recvInto(fd, buf) : native.recvInto(fd, buf, offset, length);
   }
 
   sendTo(data: Uint8Array, address: Address): number | null {
