@@ -172,8 +172,10 @@ export class RequestParser {
     // A request line must start with a method token: bytes that cannot be one
     // (a TLS hello, binary junk) are refused at once instead of after the
     // request timeout. Checked before the size limit, on whatever part of the
-    // method has arrived, so the outcome does not depend on the split.
-    if (head && this.#req === undefined && badMethodByte(buf, this.#pos, nl < 0 ? buf.length : nl)) {
+    // method has arrived, so the outcome does not depend on the split; only
+    // within the limit, or a byte past it would turn a 431 into a 400 when the
+    // whole line arrives at once.
+    if (head && this.#req === undefined && badMethodByte(buf, this.#pos, Math.min(nl < 0 ? buf.length : nl, this.#pos + Math.max(0, room)))) {
       return this.#fail(400, 'malformed method');
     }
     if (nl < 0) {
