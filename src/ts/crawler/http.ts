@@ -148,10 +148,8 @@ export class ResponseParser {
           const end = nl < 0 ? data.length : nl + 1;
           this.#line = this.#line.length ? Buffer.concat([this.#line, data.subarray(off, end)]) : data.subarray(off, end);
           off = end;
-          if (nl < 0) {
-            if (this.#line.length > MAX_CHUNK_LINE) throw new FetchError('malformed', 'chunk line too long');
-            break;
-          }
+          this.#checkLineLength();
+          if (nl < 0) break;
           const line = stripEol(this.#line).toString('latin1');
           this.#line = Buffer.alloc(0);
           this.#chunkLine(line);
@@ -278,6 +276,17 @@ export class ResponseParser {
     }
     this.#state = S.UntilClose;
     this.#keepAlive = false;
+  }
+
+  // The same bound for a partial and a complete line, so the outcome does not
+  // depend on where the bytes were split: trailers count against the header
+  // limit (a long trailer is fine up to it), chunk lines against MAX_CHUNK_LINE.
+  #checkLineLength(): void {
+    if (this.#state === S.Trailers) {
+      if (this.#headBytes + this.#line.length > this.limits.maxHeaderBytes) throw new FetchError('too-large', 'trailers larger than the header limit');
+    } else if (this.#line.length > MAX_CHUNK_LINE) {
+      throw new FetchError('malformed', 'chunk line too long');
+    }
   }
 
   #chunkLine(line: string): void {
