@@ -173,8 +173,10 @@ function split(b, r) {
   const pieces = [];
   let off = 0;
   const maxPiece = style < 0.5 ? 1 + Math.floor(r() * 16) : 1 + Math.floor(r() * b.length);
+  // At most ~4096 pieces: a multi-megabyte input in 1-byte pieces would measure the harness, not the parser.
+  const minPiece = Math.ceil(b.length / 4096);
   while (off < b.length) {
-    const n = 1 + Math.floor(r() * maxPiece);
+    const n = minPiece + Math.floor(r() * maxPiece);
     pieces.push(Buffer.from(b.subarray(off, off + n))); // copies: the caller's buffer may be reused
     off += n;
   }
