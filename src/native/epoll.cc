@@ -51,14 +51,27 @@ struct Watch {
     w->callback.Reset();
     w->Close();
   }
+  // A libuv callback: no C++ exception may leave it (one did when the JS callback
+  // threw, or the environment was going away, and aborted the process), so
+  // plain Node-API calls. A throwing callback becomes an uncaught exception, as
+  // a throwing timer callback does.
   static void OnReadable(uv_poll_t* h, int status, int events) {
     auto* w = static_cast<Watch*>(h->data);
     uv_poll_stop(h);
     if (w->closing || w->callback.IsEmpty()) return;
-    Napi::Env env(w->env);
-    Napi::HandleScope scope(env);
-    // MakeCallback so promise reactions run before control returns to libuv.
-    w->callback.MakeCallback(env.Global(), {Napi::Number::New(env, w->seq)}, *w->context);
+    napi_env env = w->env;
+    napi_handle_scope scope;
+    if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+    napi_value fn, recv, arg, result;
+    if (napi_get_reference_value(env, w->callback, &fn) == napi_ok && fn && napi_get_global(env, &recv) == napi_ok &&
+        napi_create_uint32(env, w->seq, &arg) == napi_ok) {
+      // MakeCallback so promise reactions run before control returns to libuv.
+      if (napi_make_callback(env, *w->context, recv, fn, 1, &arg, &result) == napi_pending_exception) {
+        napi_value err;
+        if (napi_get_and_clear_last_exception(env, &err) == napi_ok) napi_fatal_exception(env, err);
+      }
+    }
+    napi_close_handle_scope(env, scope);
   }
 };
 

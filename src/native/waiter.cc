@@ -115,7 +115,13 @@ void Waiter::Run() {
     job_ = false;
     lk.unlock();
     tsfn_.NonBlockingCall([seq](Napi::Env env, Napi::Function cb) {
-      cb.Call({Napi::Number::New(env, seq)});
+      // Plain Node-API, no C++ exceptions: while a worker is being torn down the
+      // call fails, and the Napi::Error that cb.Call() threw then escaped
+      // node-addon-api's wrapper (its rethrow fails too) and aborted the process.
+      // A callback that throws leaves its exception pending for Node to report.
+      napi_value arg;
+      if (napi_create_uint32(env, seq, &arg) != napi_ok) return;
+      napi_call_function(env, env.Global(), cb, 1, &arg, nullptr);
     });
     lk.lock();
   }
