@@ -192,6 +192,8 @@ class Epoll : public Napi::ObjectWrap<Epoll> {
         n = 0;
       }
     }
+    // The array may have shrunk since `cap` (see Results::Refresh); events beyond it are dropped.
+    if (n > 0 && size_t(n) > results_.Refresh()) n = int(results_.capacity());
     for (int i = 0; i < n; i++) {
       uint32_t e = events_[i].events;
       if (selector_) {

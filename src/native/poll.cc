@@ -116,7 +116,7 @@ class Poll : public Napi::ObjectWrap<Poll>, public WaitSource {
     }
     size_t count = 0;
     if (n > 0) {
-      size_t cap = results_.capacity();
+      size_t cap = results_.Refresh();
       for (const pollfd& p : fds_) {
         if (!p.revents) continue;
         if (count >= cap) break;

@@ -68,8 +68,10 @@ Napi::Value Select(const Napi::CallbackInfo& info) {
     if (!info[k].IsArray()) ThrowTypeError(env, std::string(names[k]) + " must be an array");
     Napi::Array a = info[k].As<Napi::Array>();
     uint32_t n = a.Length();
-    lists[k].reserve(n);
+    // Checked before reserve(): a sparse array of length 2**32-1 made it throw
+    // std::bad_alloc, which no wrapper catches (the process aborted).
     if (n > FD_SETSIZE) ThrowRangeError(env, std::string(names[k]) + " has more than FD_SETSIZE (" + std::to_string(FD_SETSIZE) + ") entries");
+    lists[k].reserve(n);
     for (uint32_t i = 0; i < n; i++) {
       sys::fd_t fd = SelectableFd(env, a.Get(i), names[k]);
       lists[k].push_back(fd);
@@ -164,7 +166,7 @@ class SelectSet : public Napi::ObjectWrap<SelectSet>, public WaitSource {
                        &r, &w, &x);
     size_t count = 0;
     if (n > 0) {
-      size_t cap = results_.capacity();
+      size_t cap = results_.Refresh();
       for (sys::fd_t fd : fds_) {
         uint32_t m = (FD_ISSET(fd, &r) ? kEventRead : 0) | (FD_ISSET(fd, &w) ? kEventWrite : 0);
         if (m && count < cap) results_.Put(count++, fd, m);

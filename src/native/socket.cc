@@ -231,8 +231,12 @@ Napi::Value RecvInto(const Napi::CallbackInfo& info) {
 Napi::Value SendTo(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   sys::fd_t fd = ArgFd(info, 0);
-  Bytes b = ArgBytes(info, 1);
+  ArgBytes(info, 1);  // type errors in argument order
   SockAddr a = ParseAddress(env, IntArg(info, 2, "family"), info[3], "sendto");
+  // Taken after ParseAddress, which reads the address array and so can run JS
+  // (an index getter) that detaches or shrinks the buffer: an earlier pointer
+  // could point at freed memory by the time sendto(2) reads it.
+  Bytes b = ArgBytes(info, 1);
   long n = Retry([&] { return sys::SendTo(fd, b.data, b.len, a.get(), a.len); });
   if (n < 0) {
     int err = sys::LastError();
