@@ -227,8 +227,18 @@ function timeout() {
   // Never a wait that could block the fuzzer: at most a few milliseconds.
   return pick([0, 0, -1, -0, 1, 0.5, 2, NaN, 'x', {}, -Infinity, -1e300]);
 }
+// Results arrays handed to sets; some are detached later, while a set holds them.
+const handedOut = [];
 function results() {
-  return chance(0.9) ? new Int32Array(pick([0, 1, 2, 4, 8, 64, 1024])) : value();
+  if (!chance(0.9)) return value();
+  const a = new Int32Array(pick([0, 1, 2, 4, 8, 64, 1024]));
+  if (chance(0.2)) handedOut.push(a);
+  if (handedOut.length > 16) handedOut.shift();
+  return a;
+}
+function detachSome() {
+  const a = handedOut.splice(int(handedOut.length), 1)[0];
+  if (a && a.buffer.byteLength) structuredClone(a.buffer, { transfer: [a.buffer] });
 }
 function mask() {
   return chance(0.6) ? pick([1, 2, 3, 4, 5, 0x2000, 1 << 31, (1 << 31) | 1, 1 << 30, -1, 0]) : value();
@@ -497,6 +507,7 @@ while (Date.now() < deadline) {
     total++;
     if (VERBOSE && total % 1000 === 0) console.log(`${total} calls`);
   }
+  if (chance(0.3)) detachSome();
   // Let callbacks (arm), promise reactions and finalizers run.
   await new Promise((res) => setImmediate(res));
   if (global.gc && chance(0.05)) global.gc();
