@@ -8,8 +8,11 @@ import { buildC, fdCount, hardNofile, knob, record, runHelper } from './common';
 const IDLE = knob('RELIABILITY_IDLE', 10_000, 2_000);
 const ACTIVE = 10;
 const DURATION_MS = knob('RELIABILITY_IDLE_MS', 5_000, 2_000);
-// The idle run may not fall below this share of the active-only rate (the mean of a run before and after it).
-const MIN_RATIO = 0.7;
+const ROUNDS = knob('RELIABILITY_IDLE_ROUNDS', 3, 2);
+// Best with-idle rate over best active-only rate. Loose on purpose: on this shared
+// two-core machine runs swing by 2x; an O(connections) cost per wake-up would
+// show as a ratio near 0.01, far below this.
+const MIN_RATIO = 0.5;
 
 let load: ReturnType<typeof buildC>;
 beforeAll(() => {
@@ -29,48 +32,53 @@ it(`epoll: ${IDLE} idle connections held while ${ACTIVE} active ones keep their 
     const rssBefore = rssKiB(pid);
     const fdsBefore = fdCount(pid);
     const common = ['--port', String(started.port), '--conns', String(ACTIVE), '--size', '1024', '--warmup-ms', '500', '--duration-ms', String(DURATION_MS), '--server-pid', String(pid)];
-    const alone1 = await runHelper(load.exe, common, 60_000);
-    expect(alone1.code, alone1.stderr).toBe(0);
-    await server.statsUntil((s) => s.connections === 0);
-
-    // While the loaded run measures, sample what the server holds.
+    // The machine is shared: single runs swing by 2x. Alternate active-only and
+    // with-idle runs and compare the best of each (and report every run).
+    const alone: any[] = [];
+    const withIdle: any[] = [];
     let heldConns = 0;
     let heldFds = 0;
     let heldRss = 0;
-    let sampling = true;
-    const sampler = (async () => {
-      while (sampling) {
-        const s = await server!.nextStats().catch(() => undefined);
-        if (s && s.connections > heldConns) {
-          heldConns = s.connections;
-          heldFds = fdCount(pid);
-          heldRss = rssKiB(pid);
-        }
-      }
-    })();
-    const t0 = Date.now();
-    const loaded = await runHelper(load.exe, [...common, '--idle', String(IDLE), '--timeout-ms', '120000'], 180_000, need);
-    const loadedSeconds = (Date.now() - t0) / 1000;
-    sampling = false;
-    await sampler;
-    expect(loaded.code, loaded.stderr).toBe(0);
-    await server.statsUntil((s) => s.connections === 0, 30_000);
+    for (let round = 0; round < ROUNDS; round++) {
+      const a = await runHelper(load.exe, common, 60_000);
+      expect(a.code, a.stderr).toBe(0);
+      alone.push(a.result);
+      await server.statsUntil((s) => s.connections === 0);
 
-    const alone2 = await runHelper(load.exe, common, 60_000);
-    expect(alone2.code, alone2.stderr).toBe(0);
+      // While the loaded run measures, sample what the server holds.
+      let sampling = true;
+      const sampler = (async () => {
+        while (sampling) {
+          const s = await server!.nextStats().catch(() => undefined);
+          if (s && s.connections > heldConns) {
+            heldConns = s.connections;
+            heldFds = fdCount(pid);
+            heldRss = rssKiB(pid);
+          }
+        }
+      })();
+      const loaded = await runHelper(load.exe, [...common, '--idle', String(IDLE), '--timeout-ms', '120000'], 180_000, need);
+      sampling = false;
+      await sampler;
+      expect(loaded.code, loaded.stderr).toBe(0);
+      withIdle.push(loaded.result);
+      await server.statsUntil((s) => s.connections === 0, 30_000);
+    }
     const end = await server.statsUntil((s) => s.connections === 0);
     await sleep(300);
-    const aloneRate = (alone1.result.msgs_per_s + alone2.result.msgs_per_s) / 2;
-    const ratio = loaded.result.msgs_per_s / aloneRate;
+    const best = (rs: any[]) => Math.max(...rs.map((r) => r.msgs_per_s));
+    const ratio = best(withIdle) / best(alone);
+    const cpuUs = (rs: any[]) => rs.map((r) => Number(r.server_cpu_us_per_msg?.toFixed?.(1) ?? NaN));
+    const mismatches = [...alone, ...withIdle].reduce((n, r) => n + r.mismatches, 0);
     record('echo-idle', {
-      backend: 'epoll', idle: IDLE, active: ACTIVE, size: 1024, durationMs: DURATION_MS,
-      aloneMsgsPerS: [alone1.result.msgs_per_s, alone2.result.msgs_per_s], withIdleMsgsPerS: loaded.result.msgs_per_s, ratio: Number(ratio.toFixed(3)),
-      withIdleP99us: loaded.result.p99_us, aloneP99us: alone1.result.p99_us, heldConnections: heldConns, heldFds, heldRssKiB: heldRss,
-      fdsBefore, fdsAfter: fdCount(pid), rssBeforeKiB: rssBefore, rssAfterKiB: rssKiB(pid), loadedRunSeconds: loadedSeconds,
-      mismatches: alone1.result.mismatches + loaded.result.mismatches + alone2.result.mismatches, serverErrors: end.errors,
+      backend: 'epoll', idle: IDLE, active: ACTIVE, size: 1024, durationMs: DURATION_MS, rounds: ROUNDS,
+      aloneMsgsPerS: alone.map((r) => Math.round(r.msgs_per_s)), withIdleMsgsPerS: withIdle.map((r) => Math.round(r.msgs_per_s)), ratio: Number(ratio.toFixed(3)),
+      aloneServerCpuUsPerMsg: cpuUs(alone), withIdleServerCpuUsPerMsg: cpuUs(withIdle),
+      aloneP99us: alone.map((r) => r.p99_us), withIdleP99us: withIdle.map((r) => r.p99_us), heldConnections: heldConns, heldFds, heldRssKiB: heldRss,
+      fdsBefore, fdsAfter: fdCount(pid), rssBeforeKiB: rssBefore, rssAfterKiB: rssKiB(pid), mismatches, serverErrors: end.errors,
     });
     expect(heldConns).toBeGreaterThanOrEqual(IDLE + ACTIVE);
-    expect(loaded.result.mismatches).toBe(0);
+    expect(mismatches).toBe(0);
     expect(ratio).toBeGreaterThanOrEqual(MIN_RATIO);
     expect(fdCount(pid)).toBe(fdsBefore);
   } finally {
