@@ -4,7 +4,8 @@
 //   2. soak and fault tests against the real servers (test/reliability/*.soak.ts,
 //      vitest.reliability.config.ts)
 //   3. the sanitizer, valgrind and native-fuzz npm scripts, when package.json has them
-// RELIABILITY_QUICK=1 shrinks every size knob to a CI-sized run. RELIABILITY_SKIP=a,b
+// RELIABILITY_QUICK=1 shrinks every size knob to a CI-sized run (the ASan suite
+// cannot shrink; the native fuzzer runs 15 s instead of 60). RELIABILITY_SKIP=a,b
 // skips steps by name (fuzz-parsers, soak, test:asan, test:valgrind, fuzz:native).
 // Figures of the run go to bench-results/reliability.json and .md.
 import { spawn } from 'node:child_process';
@@ -43,11 +44,26 @@ function run(name, cmd, args, { captureJson = false } = {}) {
     process.on('SIGTERM', onTerm);
     child.on('exit', (code, signal) => {
       process.off('SIGTERM', onTerm);
-      if (captureJson) for (const l of out.split('\n')) if (l.startsWith('{')) fs.appendFileSync(resultsFile, `${l}\n`);
+      if (captureJson) {
+        for (const l of out.split('\n')) {
+          if (l.startsWith('{')) fs.appendFileSync(resultsFile, `${JSON.stringify({ step: name, ...safeJson(l) })}\n`);
+          const m = /sanitizer reports: (\d+)/.exec(l);
+          if (m) fs.appendFileSync(resultsFile, `${JSON.stringify({ step: name, sanitizerReports: Number(m[1]) })}\n`);
+        }
+      }
       const seconds = Math.round((Date.now() - t0) / 100) / 10;
       resolve({ name, status: code === 0 ? 'passed' : `failed (${signal ?? `exit ${code}`})`, seconds });
     });
   });
+}
+
+// --report-only: rewrite the .md from the last run's .json (after a change to the layout below).
+if (process.argv.includes('--report-only')) {
+  const name = QUICK ? 'reliability-quick' : 'reliability';
+  const last = JSON.parse(fs.readFileSync(path.join(ROOT, 'bench-results', `${name}.json`), 'utf8'));
+  fs.writeFileSync(path.join(ROOT, 'bench-results', `${name}.md`), markdown(last));
+  fs.rmSync(tmp, { recursive: true, force: true });
+  process.exit(0);
 }
 
 const steps = [];
@@ -60,7 +76,9 @@ for (const script of ['test:asan', 'test:valgrind', 'fuzz:native']) {
     steps.push({ name: script, status: 'absent', seconds: 0 });
     continue;
   }
-  steps.push(await run(script, 'npm', ['run', '--silent', script]));
+  // The native fuzzer is time-bounded by --seconds (60 by default): shorter in the quick run.
+  const extra = script === 'fuzz:native' ? ['--', '--seconds', String(process.env.RELIABILITY_NATIVE_FUZZ_SECONDS ?? (QUICK ? 15 : 60))] : [];
+  steps.push(await run(script, 'npm', ['run', '--silent', script, ...extra], { captureJson: true }));
 }
 const seconds = Math.round((Date.now() - t0) / 1000);
 const figures = fs.readFileSync(resultsFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
@@ -75,6 +93,14 @@ fs.writeFileSync(path.join(out, QUICK ? 'reliability-quick.md' : 'reliability.md
 process.stdout.write(`\n== test:reliability${QUICK ? ' (quick)' : ''}: ${seconds} s\n`);
 for (const s of steps) process.stdout.write(`  ${s.name.padEnd(14)} ${s.status}${s.seconds ? ` in ${s.seconds} s` : ''}\n`);
 process.exitCode = steps.some((s) => s.status.startsWith('failed')) ? 1 : 0;
+
+function safeJson(l) {
+  try {
+    return JSON.parse(l);
+  } catch {
+    return { line: l };
+  }
+}
 
 function markdown(r) {
   const by = (t) => r.figures.filter((f) => f.test === t);
@@ -102,13 +128,23 @@ function markdown(r) {
     }
   }
   for (const x of by('echo-idle')) {
-    lines.push('', '## Idle connections (epoll)', '', `${x.heldConnections} connections held (${x.idle} idle + ${x.active} active, server ${x.heldFds} fds, RSS ${kib(x.heldRssKiB)}); ${x.active} active at ${Math.round(x.withIdleMsgsPerS)} msgs/s of ${x.size} B vs ${x.aloneMsgsPerS.map(Math.round).join(' and ')} alone: ratio ${x.ratio}; p99 ${x.withIdleP99us} µs vs ${x.aloneP99us} µs; fds ${x.fdsBefore}/${x.fdsAfter}.`);
+    const list = (a) => [a].flat().join(', ');
+    lines.push('', '## Idle connections (epoll)', '', `${x.heldConnections} connections held (${x.idle} idle + ${x.active} active; server ${x.heldFds} fds, RSS ${kib(x.heldRssKiB)}). ${x.active} active connections, ${x.size}-byte messages, ${x.rounds ?? 1} alternating rounds of ${x.durationMs / 1000} s:`, '',
+      '| | msgs/s | server CPU µs/msg | p99 µs |', '|---|---|---|---|',
+      `| ${x.active} active alone | ${list(x.aloneMsgsPerS)} | ${list(x.aloneServerCpuUsPerMsg ?? '?')} | ${list(x.aloneP99us)} |`,
+      `| with ${x.idle} idle | ${list(x.withIdleMsgsPerS)} | ${list(x.withIdleServerCpuUsPerMsg ?? '?')} | ${list(x.withIdleP99us)} |`, '',
+      `Best with idle / best alone: **${x.ratio}**. Server fds ${x.fdsBefore} before, ${x.fdsAfter} after.`);
   }
   const crawl = by('crawl-faults');
   if (crawl.length) {
     lines.push('', '## Crawler against faulty servers', '', '| backend | style | pages | faults | seconds | crawler max RSS | endless bytes served |', '|---|---|---|---|---|---|---|');
     for (const x of crawl) lines.push(`| ${x.backend} | ${x.style} | ${x.pages} | ${x.faults} | ${x.seconds} | ${kib(x.crawlerMaxRssKiB)} | ${(x.endlessBytesServed / 1e6).toFixed(1)} MB |`);
     lines.push('', `Kinds: ${Object.entries(crawl[0].kinds).map(([p, k]) => `${p} ${k}`).join(', ')}.`);
+  }
+  const native = r.figures.filter((f) => ['test:asan', 'test:valgrind', 'fuzz:native'].includes(f.step));
+  if (native.length) {
+    lines.push('', '## Sanitizers, valgrind, native fuzzing (docs/RELIABILITY.md)', '');
+    for (const f of native) lines.push(`- ${f.step}: ${Object.entries(f).filter(([k]) => k !== 'step').map(([k, v]) => `${k} ${typeof v === 'object' ? JSON.stringify(v) : v}`).join(', ')}`);
   }
   return `${lines.join('\n')}\n`;
 }
