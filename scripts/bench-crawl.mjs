@@ -220,9 +220,9 @@ function median(xs) {
 }
 
 function barChart({ title, unit, rows }) {
-  const W = 760;
+  const W = 800;
   const rowH = 34;
-  const left = 190;
+  const left = 230;
   const top = 44;
   const H = top + rows.length * rowH + 30;
   const max = Math.max(...rows.map((r) => r.value));
