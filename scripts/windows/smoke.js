@@ -81,6 +81,111 @@ check('select() beyond FD_SETSIZE entries is a RangeError', () => {
   assert.throws(() => io.select(many, [], [], 0), RangeError);
 });
 
+check('TCP: non-blocking accept/connect, addresses, send/recv, half-close', () => {
+  const lst = new io.Socket();
+  lst.setsockopt(io.SOL_SOCKET, io.SO_REUSEADDR, 1);
+  lst.bind(['127.0.0.1', 0]);
+  lst.listen();
+  lst.setBlocking(false);
+  assert.equal(lst.accept(), null); // nothing pending -> null
+  const addr = lst.getsockname();
+  const c = new io.Socket();
+  c.setBlocking(false);
+  const done = c.connect(addr);
+  if (!done) {
+    const [, w] = io.select([], [c], [], 5000);
+    assert.equal(w.length, 1, 'connect never finished');
+    assert.equal(c.connectError(), null);
+  }
+  let accepted = null;
+  for (let i = 0; i < 50 && !accepted; i++) {
+    io.select([lst], [], [], 100);
+    accepted = lst.accept();
+  }
+  assert.ok(accepted, 'accept() never returned the connection');
+  const [s, peer] = accepted;
+  assert.deepEqual(c.getpeername(), addr);
+  assert.deepEqual(s.getpeername(), peer);
+  assert.equal(s.getBlocking(), true); // accepted sockets are blocking, as on Linux
+  assert.equal(c.send(Buffer.from('hello')), 5);
+  assert.equal(s.recv(16).toString(), 'hello');
+  c.shutdown(io.SHUT_WR);
+  assert.equal(s.recv(16).length, 0); // EOF after the peer's half-close
+  assert.equal(s.send(Buffer.from('still open')), 10);
+  io.select([c], [], [], 2000);
+  assert.equal(c.recv(32).toString(), 'still open');
+  for (const x of [s, c, lst]) x.close();
+});
+
+check('a full non-blocking socket: partial send, then null', () => {
+  const [a, b] = io.socketpair();
+  a.setBlocking(false);
+  const chunk = Buffer.alloc(64 * 1024, 7);
+  let total = 0, r;
+  for (let i = 0; i < 10000 && (r = a.send(chunk)) !== null; i++) total += r;
+  assert.equal(r, null, 'send never reported would-block');
+  assert.ok(total > 0);
+  a.close();
+  b.close();
+});
+
+check('UDP: sendTo / recvFrom with addresses', () => {
+  const u1 = new io.Socket(io.AF_INET, io.SOCK_DGRAM);
+  const u2 = new io.Socket(io.AF_INET, io.SOCK_DGRAM);
+  u1.bind(['127.0.0.1', 0]);
+  u2.bind(['127.0.0.1', 0]);
+  assert.equal(u1.sendTo(Buffer.from('dgram'), u2.getsockname()), 5);
+  io.select([u2], [], [], 2000);
+  const [data, from] = u2.recvFrom(64);
+  assert.equal(data.toString(), 'dgram');
+  assert.deepEqual(from, u1.getsockname());
+  u1.close();
+  u2.close();
+});
+
+check('socket options', () => {
+  const s = new io.Socket();
+  s.setsockopt(io.IPPROTO_TCP, io.TCP_NODELAY, 1);
+  assert.equal(s.getsockopt(io.IPPROTO_TCP, io.TCP_NODELAY) !== 0, true);
+  s.setsockopt(io.SOL_SOCKET, io.SO_RCVBUF, 65536);
+  assert.ok(s.getsockopt(io.SOL_SOCKET, io.SO_RCVBUF) >= 65536);
+  assert.equal(s.getsockopt(io.SOL_SOCKET, io.SO_ERROR), 0);
+  s.close();
+});
+
+check('selector errors have the contract codes', () => {
+  const [a, b] = io.socketpair();
+  const sel = new io.SelectSelector();
+  sel.register(a, io.EVENT_READ);
+  assert.throws(() => sel.register(a, io.EVENT_READ), { code: 'ERR_IOMUX_ALREADY_REGISTERED' });
+  assert.throws(() => sel.unregister(b), { code: 'ERR_IOMUX_NOT_REGISTERED' });
+  assert.throws(() => sel.register(b, 4), RangeError);
+  const k = sel.modify(a, io.EVENT_READ | io.EVENT_WRITE, 'x');
+  assert.equal(k.data, 'x');
+  a.close();
+  assert.equal(sel.unregister(a).fd, k.fd); // after the socket was closed
+  const dead = new io.Socket();
+  const deadFd = dead.fileno();
+  dead.close();
+  assert.throws(() => sel.register(deadFd, io.EVENT_READ), { code: 'EBADF' });
+  assert.equal(sel.getMap().size, 0);
+  sel.close();
+  assert.throws(() => sel.select(0), { code: 'ERR_IOMUX_CLOSED' });
+  b.close();
+});
+
+check('bad input: TypeError / RangeError, never a crash', () => {
+  assert.throws(() => io.select(['3'], [], [], 0), TypeError);
+  assert.throws(() => io.select([-1], [], [], 0), RangeError);
+  assert.throws(() => io.select([], [], [], NaN), TypeError);
+  const s = new io.Socket();
+  assert.throws(() => s.recv(-1), RangeError);
+  assert.throws(() => s.send('text'), TypeError);
+  assert.throws(() => s.recvInto(Buffer.alloc(4), 2, 3), RangeError);
+  assert.throws(() => s.connect(['127.0.0.1', 70000]), RangeError);
+  s.close();
+});
+
 const asyncChecks = [];
 asyncChecks.push(['selectAsync resolves on readiness without blocking the loop', async () => {
   const [a, b] = io.socketpair();
@@ -100,6 +205,22 @@ asyncChecks.push(['selectAsync resolves on readiness without blocking the loop',
   assert.deepEqual(await sel.selectAsync(100), []);
   assert.ok(Date.now() - t1 >= 95);
   sel.close();
+  a.close();
+  b.close();
+}]);
+
+asyncChecks.push(['selectAsync: abort, close while pending, busy', async () => {
+  const [a, b] = io.socketpair();
+  const sel = new io.SelectSelector();
+  sel.register(a, io.EVENT_READ);
+  const ac = new AbortController();
+  const p1 = sel.selectAsync(null, { signal: ac.signal });
+  await assert.rejects(sel.selectAsync(0), { code: 'ERR_IOMUX_BUSY' });
+  setTimeout(() => ac.abort(), 50);
+  await assert.rejects(p1, { name: 'AbortError' });
+  const p2 = sel.selectAsync(null);
+  setTimeout(() => sel.close(), 50);
+  assert.deepEqual(await p2, []);
   a.close();
   b.close();
 }]);
