@@ -8,7 +8,7 @@ import { EVENT_READ, EVENT_WRITE, type BaseSelector } from '../selectors/base';
 import type { Socket } from '../socket';
 import { LineSplitter } from './common/lines';
 import { SendQueue } from './common/send-queue';
-import { acceptBurst, formatAddress, isPeerGone, listenOn, openSelector } from './common/serve';
+import { acceptBurst, formatAddress, selectOrStop, isPeerGone, listenOn, openSelector } from './common/serve';
 
 export interface ChatOptions {
   host?: string;
@@ -113,13 +113,8 @@ export class ChatServer {
   async serve(signal?: AbortSignal): Promise<ChatSummary> {
     try {
       while (!signal?.aborted) {
-        let ready;
-        try {
-          ready = await this.#sel.selectAsync(this.#timeout(), { signal });
-        } catch (err) {
-          if (signal?.aborted) break;
-          throw err;
-        }
+        const ready = await selectOrStop(this.#sel, this.#timeout(), signal);
+        if (ready === null) break;
         for (const [key, mask] of ready) {
           const c = key.data;
           if (c === null) this.#acceptSome();

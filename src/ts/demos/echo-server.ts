@@ -6,13 +6,12 @@
 // is handled here: partial writes, back-pressure, half-close, resets, accept
 // storms, EMFILE, select's FD_SETSIZE and a connection cap.
 import { unlinkSync } from 'node:fs';
-import { AbortError } from '../errors';
 import { BaseSelector, EVENT_READ, EVENT_WRITE, type Backend, type Ready } from '../selectors/base';
 import {
   AF_INET, AF_INET6, AF_UNIX, IPPROTO_TCP, SO_REUSEADDR, SOL_SOCKET, Socket, TCP_NODELAY, type Address,
 } from '../socket';
 import { SendQueue } from './common/send-queue';
-import { acceptBurst, formatAddress, openSelector } from './common/serve';
+import { acceptBurst, formatAddress, openSelector, selectOrStop } from './common/serve';
 
 export const ECHO_DEFAULT_HOST = '127.0.0.1';
 export const ECHO_DEFAULT_PORT = 8801;
@@ -182,13 +181,8 @@ export class EchoServer {
     let lastYield = performance.now();
     try {
       while (!this.#stopping) {
-        let ready: Ready<EchoHandler>;
-        try {
-          ready = await this.selector.selectAsync(this.#timeout(), { signal: abort.signal });
-        } catch (err) {
-          if (err instanceof AbortError) break;
-          throw err;
-        }
+        const ready = await selectOrStop(this.selector, this.#timeout(), abort.signal);
+        if (ready === null) break;
         this.#dispatch(ready);
         const now = performance.now();
         this.#timers(now);

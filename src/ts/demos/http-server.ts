@@ -12,7 +12,7 @@
 import { EVENT_READ, EVENT_WRITE, type BaseSelector } from '../selectors/base';
 import { SHUT_WR, type Socket } from '../socket';
 import { SendQueue } from './common/send-queue';
-import { acceptBurst, formatAddress, isPeerGone, listenOn, openSelector } from './common/serve';
+import { acceptBurst, formatAddress, selectOrStop, isPeerGone, listenOn, openSelector } from './common/serve';
 import { RequestParser, type HttpRequest } from './http-parser';
 
 export interface HttpOptions {
@@ -150,13 +150,8 @@ export class HttpServer {
   async serve(signal?: AbortSignal): Promise<HttpSummary> {
     try {
       while (!signal?.aborted) {
-        let ready;
-        try {
-          ready = await this.#sel.selectAsync(this.#timeout(), { signal });
-        } catch (err) {
-          if (signal?.aborted) break;
-          throw err;
-        }
+        const ready = await selectOrStop(this.#sel, this.#timeout(), signal);
+        if (ready === null) break;
         for (const [key, mask] of ready) {
           const c = key.data;
           if (c === null) {

@@ -1,6 +1,6 @@
 // What the chat and HTTP servers share around their loops: choosing a selector
 // by name, a non-blocking listening socket, and SIGINT/SIGTERM as an abort.
-import type { BaseSelector } from '../../selectors/base';
+import type { BaseSelector, Ready } from '../../selectors/base';
 import { DefaultSelector } from '../../selectors/default';
 import { EpollSelector } from '../../selectors/epoll';
 import { PollSelector } from '../../selectors/poll';
@@ -100,4 +100,17 @@ export function acceptBurst(listener: Socket, max: number, admit: (sock: Socket,
     admit(accepted[0], accepted[1]);
   }
   return undefined;
+}
+
+/**
+ * One wait of a serve loop: selectAsync() that reads an abort of `signal` as
+ * "stop" (null) rather than an error, so the loop can end cleanly.
+ */
+export async function selectOrStop<T>(sel: BaseSelector<T>, timeoutMs: number | null, signal?: AbortSignal): Promise<Ready<T> | null> {
+  try {
+    return await sel.selectAsync(timeoutMs, { signal });
+  } catch (err) {
+    if (signal?.aborted) return null;
+    throw err;
+  }
 }
