@@ -5,36 +5,38 @@
 // and with http.get on a keep-alive Agent; all at concurrency 50. Each crawler
 // runs in its own process (so CPU time is its own) against a server in another
 // process: nginx when it is installed, else a Node http server (the report
-// says which). Writes bench-results/crawl.{md,json,svg}.
+// says which). Writes crawl.{md,json,svg} to a temporary directory, to --out DIR,
+// or with --write to the committed bench-results/ (scripts/lib/bench.mjs).
 //
-//   node scripts/bench/crawl.mjs [--pages 5000] [--runs 3] [--concurrency 50]
+//   node scripts/bench/crawl.mjs [--pages 5000] [--runs 3] [--concurrency 50] [--quick] [--out DIR | --write] [--report-only]
+//
+// --quick  500 pages, one run (rough figures).
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import { escapeXml, PALETTE } from './lib/svg-chart.mjs';
+import { benchCli, describeMachine, machineMarkdown, median, numberFlag, readResults, ROOT, writeReport } from '../lib/bench.mjs';
+import { escapeXml, PALETTE } from '../lib/svg-chart.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const { values: argv } = parseArgs({
-  options: {
-    pages: { type: 'string', default: '5000' },
-    runs: { type: 'string', default: '3' },
-    concurrency: { type: 'string', default: '50' },
-    role: { type: 'string' },
-    url: { type: 'string' },
-    dir: { type: 'string' },
-  },
-});
-const PAGES = Number(argv.pages);
-const RUNS = Number(argv.runs);
-const CONC = Number(argv.concurrency);
+const cli = benchCli('crawl', {
+  pages: { type: 'string' },
+  runs: { type: 'string' },
+  concurrency: { type: 'string' },
+  role: { type: 'string' },
+  url: { type: 'string' },
+  dir: { type: 'string' },
+}, 'node scripts/bench/crawl.mjs [--pages N] [--runs R] [--concurrency C]');
+const argv = cli.values;
+const PAGES = numberFlag(cli, 'pages', cli.quick ? 500 : 5000, 2);
+const RUNS = numberFlag(cli, 'runs', cli.quick ? 1 : 3, 1);
+const CONC = numberFlag(cli, 'concurrency', 50, 1);
 
 // ---- child roles -----------------------------------------------------------
 
 if (argv.role === 'server') await serve(argv.dir);
 else if (argv.role) await crawlRole(argv.role, argv.url);
+else if (cli.reportOnly) report(readResults(cli, 'crawl'));
 else await main();
 
 // A plain static server for when nginx is not installed: files read once, keep-alive on.
@@ -214,11 +216,6 @@ function runCrawler(role, url) {
   });
 }
 
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-
 function barChart({ title, unit, rows }) {
   const W = 800;
   const rowH = 34;
@@ -289,18 +286,25 @@ async function main() {
       cpuUsPerPage: median(runs.map((x) => (x.cpuMs * 1000) / x.pages)),
     };
   });
+  const m = describeMachine({ mode: `${RUNS} interleaved run${RUNS === 1 ? '' : 's'} per crawler, median` });
+  report({ pages: PAGES, runs: RUNS, concurrency: CONC, avgKb, server: server.name, machine: m, rows, raw: results });
+}
+
+/** The reports, from the figures alone (so --report-only can re-render a saved crawl.json). */
+function report(saved) {
+  const { pages: PAGES, runs: RUNS, concurrency: CONC, server, rows, machine: m } = saved;
   const get = (role) => rows.find((r) => r.role === role);
   const best = Math.min(get('iomux-callbacks').pagesPerSec, get('iomux-async').pagesPerSec);
   const vsFetch = best / get('fetch').pagesPerSec;
   const vsHttp = best / get('http-get').pagesPerSec;
-  const cpus = os.cpus();
   const md = `# Crawl benchmark
 
-${PAGES} generated pages (${avgKb.toFixed(1)} KiB each on average, 6 links per page), crawled completely by each crawler at concurrency ${CONC},
+${PAGES} generated pages (${saved.avgKb === undefined ? '?' : saved.avgKb.toFixed(1)} KiB each on average, 6 links per page), crawled completely by each crawler at concurrency ${CONC},
 median of ${RUNS} interleaved runs, each crawler in its own process (CPU time = user + system of that process, all threads).
 
-- Server: ${server.name}, on the same machine.
-- Machine: ${cpus.length} × ${cpus[0]?.model ?? 'unknown CPU'}, ${os.platform()} ${os.release()}, Node ${process.version}. The cores are shared with the server (and, here, with other work), so absolute numbers are noisy; the ratios are what the targets are about.
+- Server: ${server}, on the same machine.
+${m ? machineMarkdown(m) : '- Machine: not recorded (an older run).'}
+- The cores are shared with the server (and, here, with other work), so absolute numbers are noisy; the ratios are what the targets are about.
 
 | crawler | pages/s | CPU µs/page |
 |---|---:|---:|
@@ -309,17 +313,11 @@ ${rows.map((r) => `| ${r.name} | ${r.pagesPerSec.toFixed(0)} | ${r.cpuUsPerPage.
 Slower iomux style vs fetch(): **${vsFetch.toFixed(2)} ×** (target ≥ 3 ×: ${vsFetch >= 3 ? 'met' : 'missed'}).
 Slower iomux style vs http.get keep-alive: **${vsHttp.toFixed(2)} ×** (target ≥ 1.5 ×: ${vsHttp >= 1.5 ? 'met' : 'missed'}).
 `;
-  const outDir = path.join(ROOT, 'bench-results');
-  fs.mkdirSync(outDir, { recursive: true });
-  fs.writeFileSync(path.join(outDir, 'crawl.md'), md);
-  fs.writeFileSync(path.join(outDir, 'crawl.json'), JSON.stringify({ pages: PAGES, runs: RUNS, concurrency: CONC, server: server.name, rows, raw: results }, null, 2) + '\n');
-  fs.writeFileSync(
-    path.join(outDir, 'crawl.svg'),
-    barChart({
-      title: `Crawling ${PAGES} pages at concurrency ${CONC} (${server.name.startsWith('nginx') ? 'nginx' : 'Node http server'})`,
-      unit: 'pages per second (median), higher is better',
-      rows: rows.map((r) => ({ name: r.name, value: r.pagesPerSec, label: `${r.pagesPerSec.toFixed(0)} pages/s · ${r.cpuUsPerPage.toFixed(0)} µs CPU/page` })),
-    }),
-  );
+  const svg = barChart({
+    title: `Crawling ${PAGES} pages at concurrency ${CONC} (${server.startsWith('nginx') ? 'nginx' : 'Node http server'})`,
+    unit: 'pages per second (median), higher is better',
+    rows: rows.map((r) => ({ name: r.name, value: r.pagesPerSec, label: `${r.pagesPerSec.toFixed(0)} pages/s · ${r.cpuUsPerPage.toFixed(0)} µs CPU/page` })),
+  });
   process.stdout.write(md);
+  writeReport(cli, 'crawl', { md, json: saved, svg });
 }

@@ -3,17 +3,17 @@
 // (scripts/bench/echo-load.c) drives, cell by cell, the iomux echo server on each
 // backend (the real CLI: `node demos/bin/iomux.js echo --backend X --port 0 --json`),
 // Node's own net server (scripts/bench/net-echo-server.mjs) and a minimal C epoll
-// server (scripts/bench/echo-server-c.c). Writes bench-results/echo.{md,svg,json}
-// and bench-results/README-echo.md.
+// server (scripts/bench/echo-server-c.c). Writes echo.{md,svg,json} and
+// README-echo.md to a temporary directory, to --out DIR, or with --write to the
+// committed bench-results/ (scripts/lib/bench.mjs).
 //
 //   node scripts/bench/echo.mjs [--quick] [--rounds R] [--duration-ms MS] [--warmup-ms MS]
-//                               [--report-only] [--out DIR]
+//                               [--report-only] [--out DIR | --write]
 //
 // --quick        1 s measured per cell after 0.3 s warm-up, one round (rough figures).
 // --rounds R     runs of every cell; servers take turns within a round and each
 //                figure is the median over the rounds (default 3, quick 1).
-// --report-only  rewrites the reports from bench-results/echo.json without measuring.
-// --out DIR      writes the reports to DIR instead of bench-results/.
+// --report-only  rewrites the reports from echo.json (in --out DIR, else bench-results/) without measuring.
 //
 // Every run of a cell gets a fresh server process, so one cell cannot leave
 // another a server full of half-closed connections.
@@ -22,22 +22,22 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { lineChart, panels } from './lib/svg-chart.mjs';
+import { benchCli, describeMachine, machineFooter, machineMarkdown, median, numberFlag, readResults, writeReport } from '../lib/bench.mjs';
+import { lineChart, panels } from '../lib/svg-chart.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
 
 const argv = process.argv.slice(2);
-const flag = (name) => argv.includes(name);
-const opt = (name, def) => {
-  const i = argv.indexOf(name);
-  return i >= 0 && i + 1 < argv.length ? Number(argv[i + 1]) : def;
-};
-const quick = flag('--quick');
-const durationMs = opt('--duration-ms', quick ? 1000 : 3000);
-const warmupMs = opt('--warmup-ms', quick ? 300 : 1000);
-const rounds = Math.max(1, opt('--rounds', quick ? 1 : 3));
-const outDir = argv.includes('--out') ? path.resolve(argv[argv.indexOf('--out') + 1]) : path.join(root, 'bench-results');
+const cli = benchCli('echo', {
+  rounds: { type: 'string' },
+  'duration-ms': { type: 'string' },
+  'warmup-ms': { type: 'string' },
+}, 'node scripts/bench/echo.mjs [--rounds R] [--duration-ms MS] [--warmup-ms MS]');
+const quick = cli.quick;
+const durationMs = numberFlag(cli, 'duration-ms', quick ? 1000 : 3000, 1);
+const warmupMs = numberFlag(cli, 'warmup-ms', quick ? 300 : 1000, 0);
+const rounds = Math.max(1, numberFlag(cli, 'rounds', quick ? 1 : 3, 1));
 
 const FD_SETSIZE = 1024;
 // fds a Node process holds before its first connection (stdio, libuv, epoll,
@@ -71,11 +71,6 @@ const cfgKey = (c) => `${c.conns}/${c.idle}/${c.size}`;
 /** select cannot watch fds >= FD_SETSIZE: such cells are not run (reported as n/a). */
 function fits(server, cfg) {
   return server.backend !== 'select' || cfg.conns + cfg.idle + NODE_FDS < FD_SETSIZE;
-}
-
-function median(xs) {
-  const s = xs.filter((v) => Number.isFinite(v)).sort((p, q) => p - q);
-  return s.length ? s[Math.floor(s.length / 2)] : undefined;
 }
 
 // ---------------------------------------------------------------------------
@@ -191,26 +186,15 @@ function nofileLimits() {
 }
 
 function machine(ccVersion) {
-  let cpu = os.cpus()[0]?.model ?? 'unknown';
-  try {
-    const m = /^model name\s*:\s*(.*)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'));
-    if (m) cpu = m[1].trim();
-  } catch {}
-  return {
-    date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
-    cpu,
-    cores: os.cpus().length,
-    kernel: `${os.type()} ${os.release()}`,
-    node: process.version,
+  return describeMachine({
     cc: ccVersion?.split('\n')[0] ?? 'unknown',
-    load: os.loadavg().map((v) => v.toFixed(2)).join(' '),
     mode: `${quick ? 'quick' : 'full'}: ${(warmupMs / 1000).toFixed(1)} s warm-up + ${(durationMs / 1000).toFixed(1)} s measured per cell, ${rounds} round${rounds === 1 ? '' : 's'}${rounds > 1 ? ' (servers take turns; median)' : ''}`,
-  };
+  });
 }
 
 async function parent() {
-  if (flag('--report-only')) {
-    const saved = JSON.parse(fs.readFileSync(path.join(outDir, 'echo.json'), 'utf8'));
+  if (cli.reportOnly) {
+    const saved = readResults(cli, 'echo');
     return report(saved.runs, saved.machine);
   }
   if (!fs.existsSync(path.join(root, 'demos', 'dist', 'cli.js'))) throw new Error('dist/ is missing: run `npm run build:ts` first');
@@ -390,17 +374,7 @@ function targets(get) {
   return out.join('\n');
 }
 
-function machineBlock(m) {
-  const lines = [
-    `- Date: ${m.date}`,
-    `- CPU: ${m.cpu}, ${m.cores} cores`,
-    `- Kernel: ${m.kernel}`,
-    `- Node ${m.node}, ${m.cc}`,
-    `- Run: ${m.mode}; load average at start ${m.load}`,
-  ];
-  if (Number(m.load.split(' ')[0]) > m.cores / 2) lines.push(`- **Busy machine** (load ${m.load.split(' ')[0]} on ${m.cores} cores): figures are noisy; rerun on a quiet machine for the record.`);
-  return lines.join('\n');
-}
+const machineBlock = (m) => machineMarkdown(m, [m.cc]);
 
 const METHOD = [
   'Load: scripts/bench/echo-load.c (`cc -O2`), one thread on epoll. Every connection first sends one byte and waits for its echo',
@@ -430,7 +404,6 @@ function report(runs, m) {
   const get = aggregate(runs);
   const tbl = table(get);
   const tg = targets(get);
-  fs.mkdirSync(outDir, { recursive: true });
   const md = [
     '# bench:echo — echo server throughput, latency and CPU per message',
     '',
@@ -450,9 +423,6 @@ function report(runs, m) {
     splitTable(get),
     '',
   ].join('\n');
-  fs.writeFileSync(path.join(outDir, 'echo.md'), md);
-  fs.writeFileSync(path.join(outDir, 'echo.json'), JSON.stringify({ machine: m, runs }, null, 1) + '\n');
-  fs.writeFileSync(path.join(outDir, 'echo.svg'), chart(get, m) + '\n');
   const readme = [
     '## Speed: echo server under load',
     '',
@@ -480,9 +450,8 @@ function report(runs, m) {
     READING,
     '',
   ].join('\n');
-  fs.writeFileSync(path.join(outDir, 'README-echo.md'), readme);
   process.stdout.write(md + '\n');
-  process.stderr.write(`bench:echo: wrote ${path.relative(process.cwd(), outDir) || '.'}/echo.{md,svg,json} and README-echo.md\n`);
+  writeReport(cli, 'echo', { md, json: { machine: m, runs }, svg: chart(get, m), extra: { 'README-echo.md': readme } });
 }
 
 function chart(get, m) {
@@ -506,7 +475,7 @@ function chart(get, m) {
   return panels(svgs, {
     columns: 2,
     title: 'Echo servers: iomux (select / poll / epoll) vs Node net vs C epoll',
-    footer: `${m.cpu}, ${m.cores} cores, ${m.kernel}, Node ${m.node}, ${m.date}${m.mode.startsWith('quick') ? ' (quick run)' : ''}; load ${m.load.split(' ')[0]} at start`,
+    footer: `${machineFooter(m)}${m.mode.startsWith('quick') ? ' (quick run)' : ''}; load ${m.load.split(' ')[0]} at start`,
   });
 }
 

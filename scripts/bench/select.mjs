@@ -2,18 +2,18 @@
 // `npm run bench:select`: the cost of a zero-timeout sel.select(0) in iomux,
 // against the same syscall in a tight C loop (scripts/bench/select.c, compiled
 // here with the system cc) and against CPython's selectors, for every backend,
-// N registered fds and A ready fds. Writes bench-results/select.{md,svg,json}
-// and bench-results/README-select.md.
+// N registered fds and A ready fds. Writes select.{md,svg,json} and
+// README-select.md to a temporary directory, to --out DIR, or with --write to
+// the committed bench-results/ (scripts/lib/bench.mjs).
 //
-//   node scripts/bench/select.mjs [--quick] [--analyze] [--no-python] [--rounds R] [--round-ms MS] [--report-only] [--out DIR]
+//   node scripts/bench/select.mjs [--quick] [--analyze] [--no-python] [--rounds R] [--round-ms MS] [--report-only] [--out DIR | --write]
 //
 // --quick     short rounds, for a smoke run (numbers are rougher).
 // --analyze   also times, per cell, the raw native wait() without the JS key
 //             mapping, an empty Node-API method call, and select(2) in C with
 //             the three fd_sets iomux passes, and the C loop in a process with an
 //             idle thread; writes bench-results/select-analysis.md.
-// --report-only  rewrites the reports from bench-results/select.json without measuring.
-// --out DIR   writes the reports to DIR instead of bench-results/.
+// --report-only  rewrites the reports from select.json (in --out DIR, else bench-results/) without measuring.
 //
 // C, iomux (one Node process per backend) and CPython run as worker processes
 // that the parent drives cell by cell, interleaving their timed rounds so that
@@ -25,7 +25,8 @@ import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { formatNs, lineChart, panels } from './lib/svg-chart.mjs';
+import { benchCli, describeMachine, machineFooter, machineMarkdown, median, numberFlag, readResults, writeReport } from '../lib/bench.mjs';
+import { formatNs, lineChart, panels } from '../lib/svg-chart.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
@@ -38,16 +39,16 @@ const BACKENDS = ['select', 'poll', 'epoll'];
 const FD_HEADROOM = 200; // fds the runtimes themselves hold open
 
 const argv = process.argv.slice(2);
-const flag = (name) => argv.includes(name);
-const opt = (name, def) => {
-  const i = argv.indexOf(name);
-  return i >= 0 && i + 1 < argv.length ? Number(argv[i + 1]) : def;
-};
-const quick = flag('--quick');
-const roundMs = opt('--round-ms', quick ? 10 : 50);
-const rounds = Math.max(1, Math.min(63, opt('--rounds', quick ? 3 : 7)));
-// Where the reports go; another directory keeps trial runs away from the committed results.
-const outDir = argv.includes('--out') ? path.resolve(argv[argv.indexOf('--out') + 1]) : path.join(root, 'bench-results');
+const cli = benchCli('select', {
+  analyze: { type: 'boolean', default: false },
+  'no-python': { type: 'boolean', default: false },
+  rounds: { type: 'string' },
+  'round-ms': { type: 'string' },
+  'iomux-worker': { type: 'boolean', default: false },
+}, 'node scripts/bench/select.mjs [--analyze] [--no-python] [--rounds R] [--round-ms MS]');
+const quick = cli.quick;
+const roundMs = numberFlag(cli, 'round-ms', quick ? 10 : 50, 1);
+const rounds = Math.max(1, Math.min(63, numberFlag(cli, 'rounds', quick ? 3 : 7, 1)));
 
 /** The (N, A) cells of a backend: A = 1 and A = min(N, 100), once when equal. */
 function cells(backend) {
@@ -66,11 +67,6 @@ function readyIndices(n, a) {
   const out = [];
   for (let k = 0; k < a; k++) out.push(Math.floor((k * n) / a));
   return out;
-}
-
-function median(xs) {
-  const s = [...xs].sort((p, q) => p - q);
-  return s[Math.floor(s.length / 2)];
 }
 
 // ---------------------------------------------------------------------------
@@ -321,22 +317,11 @@ function nofileLimits() {
 }
 
 function machine(pythonVersion, ccVersion) {
-  let cpu = os.cpus()[0]?.model ?? 'unknown';
-  try {
-    const m = /^model name\s*:\s*(.*)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'));
-    if (m) cpu = m[1].trim();
-  } catch {}
-  return {
-    date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
-    cpu,
-    cores: os.cpus().length,
-    kernel: `${os.type()} ${os.release()}`,
-    node: process.version,
+  return describeMachine({
     python: pythonVersion ?? 'not found',
     cc: ccVersion?.split('\n')[0] ?? 'unknown',
-    load: os.loadavg().map((v) => v.toFixed(2)).join(' '),
     mode: `${quick ? 'quick' : 'full'}: ${rounds} interleaved rounds of ~${roundMs} ms per implementation and cell, median`,
-  };
+  });
 }
 
 const fmtNs = (v) => (v === undefined ? '—' : v >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(1));
@@ -399,18 +384,7 @@ function analysisTable(rows, empty) {
   return lines.join('\n');
 }
 
-function machineBlock(m) {
-  const lines = [
-    `- Date: ${m.date}`,
-    `- CPU: ${m.cpu}, ${m.cores} cores`,
-    `- Kernel: ${m.kernel}`,
-    `- Node ${m.node}, ${m.python}, ${m.cc}`,
-    `- Run: ${m.mode}; load average at start ${m.load}`,
-  ];
-  // Other work on the machine moves single cells by tens of percent; say so next to the figures.
-  if (Number(m.load.split(' ')[0]) > m.cores / 2) lines.push(`- **Busy machine** (load ${m.load.split(' ')[0]} on ${m.cores} cores): expect noisy cells; rerun on a quiet machine for the record.`);
-  return lines.join('\n');
-}
+const machineBlock = (m) => machineMarkdown(m, [m.python, m.cc]);
 
 function verdict(rows) {
   const timed = rows.filter((r) => r.ioC !== undefined);
@@ -460,7 +434,7 @@ function chart(results, m) {
   };
   return panels([panel(false), panel(true)], {
     title: 'Zero-timeout select(0): C syscall loop vs iomux vs CPython selectors',
-    footer: `${m.cpu}, ${m.cores} cores, ${m.kernel}, Node ${m.node}, ${m.python}, ${m.date}${m.mode.startsWith('quick') ? ' (quick run)' : ''}`,
+    footer: `${machineFooter(m, [m.python])}${m.mode.startsWith('quick') ? ' (quick run)' : ''}`,
   });
 }
 
@@ -514,10 +488,10 @@ async function measureAll(workers, analyze) {
 }
 
 async function parent() {
-  const analyze = flag('--analyze');
-  if (flag('--report-only')) {
-    // Rewrite the reports from the last run's bench-results/select.json, measuring nothing.
-    const saved = JSON.parse(fs.readFileSync(path.join(outDir, 'select.json'), 'utf8'));
+  const analyze = cli.values.analyze;
+  if (cli.reportOnly) {
+    // Rewrite the reports from the last run's select.json, measuring nothing.
+    const saved = readResults(cli, 'select');
     return report(saved.results, saved.machine, saved.results.some((r) => r.impl === 'c-threaded'));
   }
   const need = SIZES[SIZES.length - 1] + FD_HEADROOM;
@@ -536,7 +510,7 @@ async function parent() {
   const cc = process.env.CC || 'cc';
   const ccVersion = have(cc);
   if (!ccVersion) throw new Error(`no C compiler (${cc}); set CC`);
-  const python = flag('--no-python') ? null : have('python3');
+  const python = cli.values['no-python'] ? null : have('python3');
   if (!python) process.stderr.write('bench:select: python3 not found (or --no-python): no CPython column\n');
 
   // The C program is built afresh each run, into a temporary directory.
@@ -563,8 +537,6 @@ async function parent() {
 function report(results, m, analyze) {
   const rows = buildRows(results);
   const table = mainTable(rows);
-  fs.mkdirSync(outDir, { recursive: true });
-
   const md = [
     '# bench:select — zero-timeout select(0) cost per call',
     '',
@@ -579,9 +551,6 @@ function report(results, m, analyze) {
     verdict(rows),
     '',
   ].join('\n');
-  fs.writeFileSync(path.join(outDir, 'select.md'), md);
-  fs.writeFileSync(path.join(outDir, 'select.json'), JSON.stringify({ machine: m, results }, null, 1) + '\n');
-  fs.writeFileSync(path.join(outDir, 'select.svg'), chart(results, m) + '\n');
 
   const readme = [
     '## Speed: select(0) against the raw syscall',
@@ -608,20 +577,18 @@ function report(results, m, analyze) {
     'as well, together with a breakdown of iomux\'s own cost, and writes it to `bench-results/select-analysis.md`.',
     '',
   ].join('\n');
-  fs.writeFileSync(path.join(outDir, 'README-select.md'), readme);
-
+  const extra = { 'README-select.md': readme };
   process.stdout.write(md + '\n');
   if (analyze) {
-    const empties = results.filter((r) => r.impl === 'iomux-empty-call').map((r) => r.ns);
-    const empty = empties.length ? median(empties) : undefined;
+    const empty = median(results.filter((r) => r.impl === 'iomux-empty-call').map((r) => r.ns));
     const a = ['# bench:select --analyze: where the time goes', '', machineBlock(m), '', analysisTable(rows, empty), ''].join('\n');
-    fs.writeFileSync(path.join(outDir, 'select-analysis.md'), a);
+    extra['select-analysis.md'] = a;
     process.stdout.write('\n' + a + '\n');
   }
-  process.stderr.write(`bench:select: wrote ${path.relative(process.cwd(), outDir) || '.'}/select.{md,svg,json} and README-select.md\n`);
+  writeReport(cli, 'select', { md, json: { machine: m, results }, svg: chart(results, m), extra });
 }
 
-if (flag('--iomux-worker')) iomuxWorker();
+if (cli.values['iomux-worker']) iomuxWorker();
 else
   parent().catch((err) => {
     console.error(err);

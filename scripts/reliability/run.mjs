@@ -7,15 +7,21 @@
 // RELIABILITY_QUICK=1 shrinks every size knob to a CI-sized run (the ASan suite
 // cannot shrink; the native fuzzer runs 15 s instead of 60). RELIABILITY_SKIP=a,b
 // skips steps by name (fuzz-parsers, soak, test:asan, test:valgrind, fuzz:native).
-// Figures of the run go to bench-results/reliability.json and .md.
+// Figures of the run go to reliability.json and .md (reliability-quick.* for a
+// quick run) in a temporary directory, in --out DIR, or with --write in the
+// committed bench-results/ (scripts/lib/bench.mjs).
+//
+//   node scripts/reliability/run.mjs [--quick] [--out DIR | --write] [--report-only]
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { benchCli, readResults, ROOT, writeReport } from '../lib/bench.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const QUICK = process.env.RELIABILITY_QUICK === '1';
+const cli = benchCli('reliability', {}, 'node scripts/reliability/run.mjs');
+const QUICK = process.env.RELIABILITY_QUICK === '1' || cli.quick;
+if (QUICK) process.env.RELIABILITY_QUICK = '1';
+const NAME = QUICK ? 'reliability-quick' : 'reliability';
 const SKIP = new Set((process.env.RELIABILITY_SKIP ?? '').split(',').filter(Boolean));
 const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'iomux-reliability-'));
@@ -58,10 +64,9 @@ function run(name, cmd, args, { captureJson = false } = {}) {
 }
 
 // --report-only: rewrite the .md from the last run's .json (after a change to the layout below).
-if (process.argv.includes('--report-only')) {
-  const name = QUICK ? 'reliability-quick' : 'reliability';
-  const last = JSON.parse(fs.readFileSync(path.join(ROOT, 'bench-results', `${name}.json`), 'utf8'));
-  fs.writeFileSync(path.join(ROOT, 'bench-results', `${name}.md`), markdown(last));
+if (cli.reportOnly) {
+  const last = readResults(cli, NAME);
+  writeReport(cli, NAME, { md: markdown(last), json: last });
   fs.rmSync(tmp, { recursive: true, force: true });
   process.exit(0);
 }
@@ -84,11 +89,8 @@ const seconds = Math.round((Date.now() - t0) / 1000);
 const figures = fs.readFileSync(resultsFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
 fs.rmSync(tmp, { recursive: true, force: true });
 
-const out = path.join(ROOT, 'bench-results');
-fs.mkdirSync(out, { recursive: true });
 const report = { at: new Date().toISOString(), quick: QUICK, seconds, host: `${os.cpus().length} cpu, ${os.release()}, node ${process.version}`, steps, figures };
-fs.writeFileSync(path.join(out, QUICK ? 'reliability-quick.json' : 'reliability.json'), `${JSON.stringify(report, null, 1)}\n`);
-fs.writeFileSync(path.join(out, QUICK ? 'reliability-quick.md' : 'reliability.md'), markdown(report));
+writeReport(cli, NAME, { md: markdown(report), json: report });
 
 process.stdout.write(`\n== test:reliability${QUICK ? ' (quick)' : ''}: ${seconds} s\n`);
 for (const s of steps) process.stdout.write(`  ${s.name.padEnd(14)} ${s.status}${s.seconds ? ` in ${s.seconds} s` : ''}\n`);
