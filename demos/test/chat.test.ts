@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LineSplitter, type LineEvent } from '../src/common/lines';
+import { LineSplitter, type LineEvent } from '../src/toolkit/lines';
 import { LineClient, killDemos, startDemo, type Demo } from './fixtures/demo-proc';
 
 const BRIDGE = path.join(__dirname, 'fixtures/line_bridge.py');

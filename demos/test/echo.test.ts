@@ -263,7 +263,7 @@ describe('iomux echo: signals', () => {
         const { code } = await server.exit;
         expect(Date.now() - t0).toBeLessThan(1000);
         expect(code).toBe(0);
-        const summary = server.events().find((e) => e.event === 'summary')!;
+        const summary = server.events().find((e) => e.event === 'stopped')!;
         expect(summary).toMatchObject({ signal, accepted: 1, peakConnections: 1 });
         expect((await closed).ended).toBe(true); // the server closed it
       }
@@ -287,7 +287,7 @@ describe('iomux echo: signals', () => {
         const { code } = await server.exit;
         expect(Date.now() - t0).toBeLessThan(1000);
         expect(code).toBe(0);
-        const summary = server.events().find((e) => e.event === 'summary')!;
+        const summary = server.events().find((e) => e.event === 'stopped')!;
         expect(summary.signal).toBe(signal);
         expect(summary.bytesIn).toBeGreaterThan(1024 * 1024);
       }

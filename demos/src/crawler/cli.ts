@@ -1,99 +1,66 @@
 // `iomux crawl URL... [options]`: options, progress on stderr, --json lines,
-// and the final summary.
-import { parseArgs } from 'node:util';
+// and the final summary. Flags, help and exit codes are ../toolkit/cli.ts.
+import { summaryText, UsageError, type CommandSpec, type FlagValues } from '../toolkit/cli';
 import { Crawl, DEFAULTS, type BackendName, type CrawlOptions, type CrawlSummary, type PageRecord, type Style } from './crawl';
 
-const USAGE = `usage: iomux crawl URL... [options]
+const STYLES: readonly Style[] = ['callbacks', 'async'];
 
-Crawls http:// sites with raw non-blocking sockets on a selector.
+export const command: CommandSpec = {
+  name: 'crawl',
+  usage: 'URL... [options]',
+  about: 'Crawls http:// sites with raw non-blocking sockets on a selector.',
+  positionals: true,
+  flags: {
+    concurrency: { type: 'int', min: 1, help: `fetches in flight at once (default ${DEFAULTS.concurrency})` },
+    'per-host': { type: 'int', min: 1, help: 'connections per host at once (default: same as --concurrency)' },
+    'connect-timeout': { type: 'duration', help: `dns + connect limit (default ${DEFAULTS.connectTimeoutMs} ms)` },
+    timeout: { type: 'duration', help: `request + response limit (default ${DEFAULTS.timeoutMs} ms)` },
+    retries: { type: 'int', help: `retries after refused/reset/timeout (default ${DEFAULTS.retries})` },
+    backend: { type: 'backend', help: "the selector (default: the platform's best)" },
+    style: { type: STYLES, help: `driver style (default ${DEFAULTS.style})` },
+    out: { type: 'string', arg: 'DIR', help: 'save pages here, one file each (default ./crawled_page)' },
+    'no-save': { type: 'bool', help: 'do not save pages' },
+    json: { type: 'bool', help: 'one JSON line per page on stdout (url, status, bytes, ms, error)' },
+    'no-keepalive': { type: 'bool', help: 'Connection: close on every request' },
+    'follow-external': { type: 'bool', help: 'leave the start hosts' },
+    'max-pages': { type: 'int', min: 1, help: 'stop after N pages' },
+    'max-depth': { type: 'int', help: 'follow links at most N hops from a start URL' },
+    'max-body': { type: 'size', min: 1, help: `body size limit (default ${DEFAULTS.maxBodyBytes} bytes)` },
+  },
+  check({ positionals }) {
+    if (positionals.length === 0) throw new UsageError('give at least one URL');
+  },
+  run: ({ values, positionals }, ctx) => crawlMain(options(values, positionals), values.json === true, ctx.signal),
+};
 
-options:
-  --concurrency N       fetches in flight at once (default ${DEFAULTS.concurrency})
-  --per-host N          connections per host at once (default: same as --concurrency)
-  --connect-timeout MS  dns + connect limit (default ${DEFAULTS.connectTimeoutMs})
-  --timeout MS          request + response limit (default ${DEFAULTS.timeoutMs})
-  --retries N           retries after refused/reset/timeout (default ${DEFAULTS.retries})
-  --backend B           select | poll | epoll (default: the platform's best)
-  --style S             callbacks | async (default ${DEFAULTS.style})
-  --out DIR             save pages here, one file each (default ./crawled_page)
-  --no-save             do not save pages
-  --json                one JSON line per page on stdout (url, status, bytes, ms, error)
-  --no-keepalive        Connection: close on every request
-  --follow-external     leave the start hosts
-  --max-pages N         stop after N pages
-  --max-depth N         follow links at most N hops from a start URL
-  --max-body BYTES      body size limit (default ${DEFAULTS.maxBodyBytes})
-  -h, --help            this text
-`;
-
-class UsageError extends Error {}
-
-function int(name: string, v: string | undefined, min: number): number | undefined {
-  if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v) || Number(v) < min) throw new UsageError(`--${name} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
-  return Number(v);
-}
-
-function oneOf<T extends string>(name: string, v: string | undefined, allowed: readonly T[]): T | undefined {
-  if (v === undefined) return undefined;
-  if (!(allowed as readonly string[]).includes(v)) throw new UsageError(`--${name} must be one of ${allowed.join(', ')}, got ${JSON.stringify(v)}`);
-  return v as T;
-}
-
-export function parseOptions(argv: string[]): CrawlOptions | 'help' {
-  const { values: v, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      concurrency: { type: 'string' },
-      'per-host': { type: 'string' },
-      'connect-timeout': { type: 'string' },
-      timeout: { type: 'string' },
-      retries: { type: 'string' },
-      backend: { type: 'string' },
-      style: { type: 'string' },
-      out: { type: 'string' },
-      'no-save': { type: 'boolean' },
-      json: { type: 'boolean' },
-      'no-keepalive': { type: 'boolean' },
-      'follow-external': { type: 'boolean' },
-      'max-pages': { type: 'string' },
-      'max-depth': { type: 'string' },
-      'max-body': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (v.help) return 'help';
-  if (positionals.length === 0) throw new UsageError('give at least one URL');
-  const concurrency = int('concurrency', v.concurrency, 1) ?? DEFAULTS.concurrency;
+function options(v: FlagValues, urls: string[]): CrawlOptions {
+  const concurrency = (v.concurrency as number | undefined) ?? DEFAULTS.concurrency;
   return {
     ...DEFAULTS,
-    urls: positionals,
+    urls,
     concurrency,
-    perHost: int('per-host', v['per-host'], 1) ?? concurrency,
-    connectTimeoutMs: int('connect-timeout', v['connect-timeout'], 1) ?? DEFAULTS.connectTimeoutMs,
-    timeoutMs: int('timeout', v.timeout, 1) ?? DEFAULTS.timeoutMs,
-    retries: int('retries', v.retries, 0) ?? DEFAULTS.retries,
-    backend: oneOf<BackendName>('backend', v.backend, ['select', 'poll', 'epoll']),
-    style: oneOf<Style>('style', v.style, ['callbacks', 'async']) ?? DEFAULTS.style,
-    outDir: v['no-save'] ? null : (v.out ?? DEFAULTS.outDir),
+    perHost: (v['per-host'] as number | undefined) ?? concurrency,
+    connectTimeoutMs: (v['connect-timeout'] as number | undefined) ?? DEFAULTS.connectTimeoutMs,
+    timeoutMs: (v.timeout as number | undefined) ?? DEFAULTS.timeoutMs,
+    retries: (v.retries as number | undefined) ?? DEFAULTS.retries,
+    backend: v.backend as BackendName | undefined,
+    style: (v.style as Style | undefined) ?? DEFAULTS.style,
+    outDir: v['no-save'] ? null : ((v.out as string | undefined) ?? DEFAULTS.outDir),
     keepAlive: !v['no-keepalive'],
     followExternal: !!v['follow-external'],
-    maxPages: int('max-pages', v['max-pages'], 1) ?? DEFAULTS.maxPages,
-    maxDepth: int('max-depth', v['max-depth'], 0) ?? DEFAULTS.maxDepth,
-    maxBodyBytes: int('max-body', v['max-body'], 1) ?? DEFAULTS.maxBodyBytes,
+    maxPages: (v['max-pages'] as number | undefined) ?? DEFAULTS.maxPages,
+    maxDepth: (v['max-depth'] as number | undefined) ?? DEFAULTS.maxDepth,
+    maxBodyBytes: (v['max-body'] as number | undefined) ?? DEFAULTS.maxBodyBytes,
   };
 }
 
 export function formatSummary(s: CrawlSummary): string {
   const errs = Object.entries(s.errors).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
   const statuses = Object.entries(s.statuses).sort().map(([k, n]) => `${k}×${n}`).join(' ') || '-';
-  return (
-    `crawled ${s.pages} pages (${s.ok} ok, ${s.pages - s.ok} failed) in ${(s.ms / 1000).toFixed(2)} s: ` +
-    `${s.pagesPerSec.toFixed(1)} pages/s, ${s.bytes} bytes\n` +
-    `  statuses: ${statuses}\n  errors: ${errs}\n` +
-    `  connections: ${s.newConnections} new, ${s.reusedConnections} reused; retries ${s.retries}; style ${s.style}, backend ${s.backend}\n`
-  );
+  return summaryText(
+    `crawled ${s.pages} pages (${s.ok} ok, ${s.pages - s.ok} failed) in ${(s.ms / 1000).toFixed(2)} s: ${s.pagesPerSec.toFixed(1)} pages/s, ${s.bytes} bytes`,
+    [['statuses', statuses], ['errors', errs], ['connections', `${s.newConnections} new, ${s.reusedConnections} reused; retries ${s.retries}; style ${s.style}, backend ${s.backend}`]],
+  ) + '\n';
 }
 
 // A bar redrawn in place on a TTY; a plain line a second otherwise.
@@ -123,19 +90,7 @@ class Progress {
   }
 }
 
-export async function main(argv: string[]): Promise<number> {
-  let opts: CrawlOptions | 'help';
-  try {
-    opts = parseOptions(argv);
-  } catch (err) {
-    process.stderr.write(`iomux crawl: ${(err as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  if (opts === 'help') {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-  const json = argv.includes('--json');
+async function crawlMain(opts: CrawlOptions, json: boolean, signal: AbortSignal): Promise<number> {
   opts.onPage = (rec: PageRecord) => {
     if (json) {
       const line = { url: rec.url, status: rec.status, bytes: rec.bytes, ms: rec.ms, error: rec.error, ...(rec.kind ? { kind: rec.kind } : {}), ...(rec.finalUrl ? { finalUrl: rec.finalUrl } : {}), ...(rec.file ? { file: rec.file } : {}) };
@@ -144,16 +99,16 @@ export async function main(argv: string[]): Promise<number> {
   };
   const crawl = new Crawl(opts);
   const progress = new Progress(crawl);
-  // Ctrl-C: report what was done so far, then exit as an interrupted program does.
+  // SIGINT/SIGTERM: report what was done so far, then exit as an interrupted program does.
   const t0 = performance.now();
-  const onSigint = () => {
+  const onStop = () => {
     progress.stop();
     const ms = performance.now() - t0;
     const backend = crawl.summary.backend;
     process.stderr.write(`interrupted\n${formatSummary({ ...crawl.summary, ms, pagesPerSec: (crawl.summary.pages * 1000) / ms, backend })}`);
-    process.exit(130);
+    process.exit(signal.reason === 'SIGTERM' ? 143 : 130);
   };
-  process.once('SIGINT', onSigint);
+  signal.addEventListener('abort', onStop, { once: true });
   try {
     const summary = await crawl.run();
     progress.stop();
@@ -161,6 +116,6 @@ export async function main(argv: string[]): Promise<number> {
     return summary.pages > 0 && summary.ok === 0 ? 1 : 0;
   } finally {
     progress.stop();
-    process.off('SIGINT', onSigint);
+    signal.removeEventListener('abort', onStop);
   }
 }

@@ -4,10 +4,7 @@
 // callbacks on a bare selector, or async functions on EventLoop.
 import { EventLoop } from 'iomux';
 import type { BaseSelector } from 'iomux';
-import { DefaultSelector } from 'iomux';
-import { EpollSelector } from 'iomux';
-import { PollSelector } from 'iomux';
-import { SelectSelector } from 'iomux';
+import { openSelector, type BackendName } from '../toolkit/backend';
 import { ConnectionPool, hostKey, Resolver, toFetchError, type FetchedResponse, type FetchSettings } from './conn';
 import { CallbackDriver, CallbackFetch } from './fetch-callbacks';
 import { fetchAsync } from './fetch-async';
@@ -16,7 +13,7 @@ import { extractLinks, normalizeUrl } from './links';
 import { PageStore } from './output';
 
 export type Style = 'callbacks' | 'async';
-export type BackendName = 'select' | 'poll' | 'epoll';
+export type { BackendName };
 
 export interface CrawlOptions {
   urls: string[];
@@ -165,7 +162,7 @@ export class Crawl {
 
   /** Runs the whole crawl with the chosen style and returns the summary. */
   async run(): Promise<CrawlSummary> {
-    const sel = makeSelector(this.opts.backend);
+    const sel = openSelector(this.opts.backend);
     this.summary.backend = sel.backend;
     this.#t0 = performance.now();
     try {
@@ -382,19 +379,6 @@ export class Crawl {
 function isHtml(headers: Array<[string, string]>): boolean {
   const ct = header(headers, 'content-type');
   return ct === undefined || /^\s*(text\/html|application\/xhtml\+xml)\b/i.test(ct);
-}
-
-function makeSelector(name: BackendName | undefined): BaseSelector {
-  switch (name) {
-    case 'select':
-      return new SelectSelector();
-    case 'poll':
-      return new PollSelector();
-    case 'epoll':
-      return new EpollSelector();
-    default:
-      return new DefaultSelector();
-  }
 }
 
 export async function crawl(opts: CrawlOptions): Promise<CrawlSummary> {

@@ -1,95 +1,32 @@
 // --style callbacks: the tutorial's shape. Each registration's data is the
 // method to call when the fd is ready (connected -> sendRequest -> readResponse),
 // and a bare driver loop calls key.data(mask) for every ready key.
-import { AbortError } from 'iomux';
-import { EVENT_READ, EVENT_WRITE, type BaseSelector, type SelectorKey } from 'iomux';
+import { EVENT_READ, EVENT_WRITE, type BaseSelector } from 'iomux';
 import { Socket, SOCK_STREAM } from 'iomux';
 import { buildRequest, FetchError, ResponseParser } from './http';
+import { ServeLoop } from '../toolkit/loop';
 import { hostKey, port, staleConnection, toFetchError, type FetchedResponse, type FetchSettings } from './conn';
 
 type Callback = (mask: number) => void;
-const YIELD_MS = 10;
-const WAKE = Symbol('wake');
 
-interface Deadline {
-  when: number;
-  fn: (() => void) | undefined;
-}
-
-/** The selector, a handful of deadlines, and nothing else. */
-export class CallbackDriver {
-  readonly #deadlines = new Set<Deadline>();
-  #stopped = false;
-  #wakeCtl: AbortController | undefined;
-  #woken = false;
-  #waitUntil = -Infinity;
-
-  constructor(readonly sel: BaseSelector<Callback>) {}
-
-  /** Calls fn after ms unless cancelled; the set stays small (about two per fetch in flight). */
-  after(ms: number, fn: () => void): { cancel(): void } {
-    const d: Deadline = { when: performance.now() + ms, fn };
-    this.#deadlines.add(d);
-    // Only a deadline before the end of the wait in progress needs to cut it short.
-    if (d.when < this.#waitUntil) this.wake();
-    return { cancel: () => this.#deadlines.delete(d) };
-  }
-
-  /** Work arrived from outside the driver (a dns answer, a finished fetch): re-check at once. */
-  wake(): void {
-    this.#woken = true;
-    // A fixed reason: abort() without one builds a DOMException each time.
-    this.#wakeCtl?.abort(WAKE);
-  }
-
-  stop(): void {
-    this.#stopped = true;
-    this.wake();
-  }
-
-  /** Runs until stop(). selectAsync keeps Node's loop (dns, timers, signals) turning. */
-  async run(): Promise<void> {
-    let lastYield = performance.now();
-    while (!this.#stopped) {
-      if (performance.now() - lastYield >= YIELD_MS) {
-        await new Promise<void>((r) => setImmediate(r));
-        lastYield = performance.now();
-        continue;
-      }
-      let timeout: number | null = null;
-      const now = performance.now();
-      for (const d of this.#deadlines) timeout = timeout === null ? d.when - now : Math.min(timeout, d.when - now);
-      if (this.#woken) timeout = 0;
-      this.#woken = false;
-      let events: Array<[SelectorKey<Callback>, number]> = [];
-      if (timeout !== null && timeout <= 0) events = this.sel.select(0);
-      else {
-        const ctl = (this.#wakeCtl = new AbortController());
-        this.#waitUntil = timeout === null ? Infinity : now + timeout;
-        try {
-          events = await this.sel.selectAsync(timeout, { signal: ctl.signal });
-        } catch (err) {
-          if (!(err instanceof AbortError)) throw err;
-        } finally {
-          this.#wakeCtl = undefined;
-          this.#waitUntil = -Infinity; // not waiting: after() must not abort anything, the next pass sees the deadline
-        }
-      }
+/**
+ * The demos' serve loop (../toolkit/loop.ts: selectAsync, deadlines, wake,
+ * the yield policy) with the callbacks dispatch: key.data(mask) for every
+ * ready key.
+ */
+export class CallbackDriver extends ServeLoop<Callback> {
+  constructor(sel: BaseSelector<Callback>) {
+    super(sel, {
       // selectAsync's answer was taken before the microtasks that ran since (a fetch
       // taking over a pooled socket, say): dispatch to the key as it is now.
-      const map = this.sel.getMap();
-      for (const [key, mask] of events) {
-        const cur = map.get(key.fd);
-        if (cur !== undefined && (mask & cur.events) !== 0) cur.data(mask & cur.events);
-      }
-      const end = performance.now();
-      for (const d of this.#deadlines) {
-        if (d.when <= end) {
-          this.#deadlines.delete(d);
-          d.fn?.();
+      onReady: (events) => {
+        const map = sel.getMap();
+        for (const [key, mask] of events) {
+          const cur = map.get(key.fd);
+          if (cur !== undefined && (mask & cur.events) !== 0) cur.data(mask & cur.events);
         }
-      }
-    }
+      },
+    });
   }
 }
 

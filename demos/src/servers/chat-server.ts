@@ -4,11 +4,17 @@
 // one pass over the room, so every receiver sees the same order. A receiver
 // that stops reading only grows its own bounded queue; past the bound it is
 // disconnected and the room is told, so it never stalls the others.
-import { EVENT_READ, EVENT_WRITE, type BaseSelector } from 'iomux';
-import type { Socket } from 'iomux';
-import { LineSplitter } from '../common/lines';
-import { SendQueue } from '../common/send-queue';
-import { acceptBurst, formatAddress, selectOrStop, isPeerGone, listenOn, openSelector } from '../common/serve';
+//
+// Control characters and terminal escape sequences in a line are removed
+// before it is relayed (safeText), so one client cannot drive another's terminal.
+import { EVENT_READ, EVENT_WRITE, type BaseSelector, type Ready } from 'iomux';
+import type { Address, Socket } from 'iomux';
+import { Acceptor, type AcceptEvent } from '../toolkit/accept';
+import { openSelector } from '../toolkit/backend';
+import { formatAddress, listen, type Listener } from '../toolkit/listen';
+import { LineSplitter } from '../toolkit/lines';
+import { ServeLoop } from '../toolkit/loop';
+import { isPeerGone, Peer, PeerSet } from '../toolkit/peers';
 
 export interface ChatOptions {
   host?: string;
@@ -29,7 +35,7 @@ export type ChatEvent =
   | { event: 'leave'; name: string; reason: 'quit' | 'closed' | 'error' | 'too slow'; clients: number }
   | { event: 'nick'; from: string; to: string }
   | { event: 'refused'; peer: string; reason: string }
-  | { event: 'accept-paused'; code: string };
+  | AcceptEvent;
 
 export interface ChatSummary {
   clientsServed: number;
@@ -43,25 +49,27 @@ export interface ChatSummary {
 
 const NAME_RE = /^[A-Za-z0-9_-]{1,24}$/;
 const RECV_SIZE = 64 * 1024;
-const ACCEPT_BURST = 64;
 
-class Client {
+// CSI (ESC [ ... final), OSC (ESC ] ... BEL or ESC \\), other two-byte ESC
+// sequences, then any C0 control but tab, DEL, and the C1 controls (U+0080-U+009F,
+// which some terminals also obey: U+009B is a one-character CSI).
+const ESCAPES = /\x1b\[[0-?]*[ -/]*[@-~]?|\x9b[0-?]*[ -/]*[@-~]?|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[ -~]?|[\x00-\x08\x0a-\x1f\x7f-\x9f]/g;
+
+/** A line with every control character and escape sequence removed: safe to print on any terminal. */
+export function safeText(line: string): string {
+  return line.replace(ESCAPES, '');
+}
+
+class Client extends Peer {
   readonly id: number;
-  readonly sock: Socket;
-  readonly peer: string;
   readonly lines: LineSplitter;
-  readonly out = new SendQueue();
   name: string;
-  /** Registered for EVENT_WRITE too (its queue is not empty). */
-  writing = false;
   /** Left the room (/quit or shutdown); the socket stays until its queue drains or the deadline. */
   closingSince = 0;
-  gone = false;
 
   constructor(id: number, sock: Socket, peer: string, maxLine: number) {
+    super(sock, peer);
     this.id = id;
-    this.sock = sock;
-    this.peer = peer;
     this.name = `guest${id}`;
     this.lines = new LineSplitter(maxLine);
   }
@@ -75,15 +83,16 @@ export class ChatServer {
   readonly maxBacklog: number;
   readonly #lingerMs: number;
   readonly #sel: BaseSelector<Client | null>;
-  readonly #listener: Socket;
+  readonly #loop: ServeLoop<Client | null>;
+  readonly #listener: Listener;
+  readonly #acceptor: Acceptor<Client | null>;
+  readonly #peers: PeerSet<Client>;
   readonly #log: (e: ChatEvent) => void;
   // Members in join order: the order broadcasts are queued in.
   readonly #room = new Map<number, Client>();
   readonly #closing = new Set<Client>();
-  readonly #dirty = new Set<Client>();
   readonly #slow: Client[] = [];
   #nextId = 1;
-  #acceptPausedUntil = 0;
   #recvBuf = Buffer.allocUnsafe(RECV_SIZE);
   readonly stats: ChatSummary = { clientsServed: 0, peakClients: 0, messages: 0, evicted: 0, refused: 0, bytesIn: 0, bytesOut: 0 };
 
@@ -95,14 +104,19 @@ export class ChatServer {
     this.#log = opts.log ?? (() => {});
     this.#sel = openSelector<Client | null>(opts.backend);
     this.backend = this.#sel.backend;
+    this.#loop = new ServeLoop(this.#sel, { onReady: (ready) => this.#dispatch(ready), afterBatch: () => this.#flushAll() });
+    this.#peers = new PeerSet<Client>(this.#sel, (c) => {
+      this.#closing.delete(c);
+      this.#room.delete(c.id);
+    });
     try {
-      this.#listener = listenOn(opts.host ?? '127.0.0.1', opts.port ?? 8802);
-      this.#sel.register(this.#listener, EVENT_READ, null);
+      this.#listener = listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8802 });
     } catch (err) {
       this.#sel.close();
       throw err;
     }
-    this.address = this.#listener.getsockname() as [string, number];
+    this.#acceptor = new Acceptor(this.#loop, this.#listener.sock, null, (sock, peer) => this.#admit(sock, peer), { onEvent: (e) => this.#log(e) });
+    this.address = this.#listener.address as [string, number];
   }
 
   get clients(): number {
@@ -112,53 +126,35 @@ export class ChatServer {
   /** Runs until the signal aborts; then says goodbye to everyone, closes, and returns the totals. */
   async serve(signal?: AbortSignal): Promise<ChatSummary> {
     try {
-      while (!signal?.aborted) {
-        const ready = await selectOrStop(this.#sel, this.#timeout(), signal);
-        if (ready === null) break;
-        for (const [key, mask] of ready) {
-          const c = key.data;
-          if (c === null) this.#acceptSome();
-          else if (!c.gone && (mask & EVENT_READ) !== 0) this.#readFrom(c);
-          // EVENT_WRITE needs no handler of its own: the client is flushed below.
-          if (c !== null && !c.gone && (mask & EVENT_WRITE) !== 0) this.#dirty.add(c);
-          this.#evictSlow();
-        }
-        this.#flushAll();
-        this.#expire();
-      }
+      await this.#loop.run(signal);
       this.#shutdown();
     } finally {
       this.close();
     }
+    this.stats.bytesOut = this.#peers.bytesOut;
     return { ...this.stats };
   }
 
   /** Closes every socket and the selector. Idempotent. */
   close(): void {
-    for (const c of [...this.#room.values(), ...this.#closing]) this.#drop(c);
+    this.#peers.dropAll();
     this.#listener.close();
     this.#sel.close();
   }
 
-  #timeout(): number | null {
-    let t = Infinity;
-    const now = performance.now();
-    if (this.#acceptPausedUntil > 0) t = Math.min(t, this.#acceptPausedUntil - now);
-    for (const c of this.#closing) t = Math.min(t, c.closingSince + this.#lingerMs - now);
-    return t === Infinity ? null : Math.max(0, t);
+  #dispatch(ready: Ready<Client | null>): void {
+    for (const [key, mask] of ready) {
+      const c = key.data;
+      if (c === null) this.#acceptor.onReady();
+      else if (!c.gone && (mask & EVENT_READ) !== 0) this.#readFrom(c);
+      // EVENT_WRITE needs no handler of its own: the client is flushed after the batch.
+      if (c !== null && (mask & EVENT_WRITE) !== 0) this.#peers.markDirty(c);
+      this.#evictSlow();
+    }
   }
 
-  #acceptSome(): void {
-    const failed = acceptBurst(this.#listener, ACCEPT_BURST, (sock, peer) => this.#admit(sock, formatAddress(peer)));
-    if (!failed) return;
-    if (!failed.outOfFds) throw failed.error;
-    this.#sel.unregister(this.#listener);
-    this.#acceptPausedUntil = performance.now() + 100;
-    this.#log({ event: 'accept-paused', code: failed.code });
-  }
-
-
-  #admit(sock: Socket, peer: string): void {
+  #admit(sock: Socket, address: Address): void {
+    const peer = formatAddress(address);
     sock.setBlocking(false);
     if (this.#room.size >= this.maxClients) {
       // Nothing was read from it yet, so closing right after this send is a clean FIN.
@@ -173,13 +169,10 @@ export class ChatServer {
       return;
     }
     const c = new Client(this.#nextId++, sock, peer, this.maxLine);
-    try {
-      this.#sel.register(sock, EVENT_READ, c);
-    } catch (err) {
-      // select() cannot watch fds >= FD_SETSIZE: refuse this one, keep serving.
-      sock.close();
+    const refused = this.#peers.add(c, EVENT_READ);
+    if (refused) {
       this.stats.refused++;
-      this.#log({ event: 'refused', peer, reason: (err as Error).message });
+      this.#log({ event: 'refused', peer, reason: refused.message });
       return;
     }
     while (this.#nameTaken(c.name)) c.name = `guest${this.#nextId++}`;
@@ -222,8 +215,10 @@ export class ChatServer {
   #onLine(c: Client, line: string): void {
     if (line.startsWith('/')) return this.#command(c, line);
     if (line.trim() === '') return;
+    const text = safeText(line);
+    if (text.trim() === '') return;
     this.stats.messages++;
-    this.#broadcast(`${c.name}: ${line}\n`, c);
+    this.#broadcast(`${c.name}: ${text}\n`, c);
   }
 
   #command(c: Client, line: string): void {
@@ -253,7 +248,7 @@ export class ChatServer {
         this.#send(c, '* bye\n');
         return this.#leave(c, 'quit');
       default:
-        return this.#send(c, `* error: unknown command ${cmd}; commands are /nick NAME, /who, /quit\n`);
+        return this.#send(c, `* error: unknown command ${safeText(cmd)}; commands are /nick NAME, /who, /quit\n`);
     }
   }
 
@@ -275,8 +270,7 @@ export class ChatServer {
 
   #queue(c: Client, data: Buffer): void {
     if (c.gone) return;
-    c.out.push(data);
-    this.#dirty.add(c);
+    this.#peers.queue(c, data);
     if (c.out.size > this.maxBacklog && c.closingSince === 0 && !this.#slow.includes(c)) this.#slow.push(c);
   }
 
@@ -308,9 +302,9 @@ export class ChatServer {
       // Let it read "* bye"; it stops receiving the room's messages now.
       c.closingSince = performance.now();
       this.#closing.add(c);
+      this.#loop.after(this.#lingerMs, () => this.#drop(c));
       try {
-        this.#sel.modify(c.sock, EVENT_WRITE, c);
-        c.writing = true;
+        this.#peers.setEvents(c, EVENT_WRITE);
       } catch {
         this.#drop(c);
       }
@@ -320,61 +314,32 @@ export class ChatServer {
   }
 
   #drop(c: Client): void {
-    if (c.gone) return;
-    c.gone = true;
-    this.#dirty.delete(c);
-    this.#closing.delete(c);
-    this.#room.delete(c.id);
-    c.out.clear();
-    try {
-      this.#sel.unregister(c.sock);
-    } catch {
-      // not registered (refused before registration) or selector closed
-    }
-    c.sock.close();
+    this.#peers.drop(c);
+  }
+
+  // Reset or broken pipe while sending: a member leaves (the room is told), anyone else just goes.
+  #gone(c: Client): void {
+    if (this.#room.has(c.id)) this.#leave(c, 'error');
+    else this.#drop(c);
   }
 
   // Sends what the kernel takes now; false if bytes remain (or the client is gone).
   #tryFlush(c: Client): boolean {
-    const before = c.out.size;
-    let done: boolean;
-    try {
-      done = c.out.flush(c.sock);
-    } catch (err) {
-      this.stats.bytesOut += before - c.out.size;
-      if (!isPeerGone(err)) throw err;
-      if (this.#room.has(c.id)) this.#leave(c, 'error');
-      else this.#drop(c);
-      return false;
-    }
-    this.stats.bytesOut += before - c.out.size;
-    return done;
+    const done = this.#peers.flush(c);
+    if (done === null) this.#gone(c);
+    return done === true;
   }
 
   #flushAll(): void {
-    for (const c of this.#dirty) {
-      this.#dirty.delete(c);
-      if (c.gone) continue;
-      const done = this.#tryFlush(c);
-      if (c.gone) continue;
-      if (done && c.closingSince > 0) {
+    this.#peers.flushDirty((c, done) => {
+      if (done === null) this.#gone(c);
+      else if (done && c.closingSince > 0) {
         this.#drop(c);
-      } else if (done === c.writing) {
-        c.writing = !done;
-        const events = c.closingSince > 0 ? EVENT_WRITE : done ? EVENT_READ : EVENT_READ | EVENT_WRITE;
-        this.#sel.modify(c.sock, events, c);
+      } else {
+        this.#peers.setEvents(c, c.closingSince > 0 ? EVENT_WRITE : done ? EVENT_READ : EVENT_READ | EVENT_WRITE);
       }
       this.#evictSlow();
-    }
-  }
-
-  #expire(): void {
-    const now = performance.now();
-    if (this.#acceptPausedUntil > 0 && now >= this.#acceptPausedUntil) {
-      this.#acceptPausedUntil = 0;
-      this.#sel.register(this.#listener, EVENT_READ, null);
-    }
-    for (const c of this.#closing) if (now - c.closingSince >= this.#lingerMs) this.#drop(c);
+    });
   }
 
   // A last notice, sent only as far as each kernel buffer takes it without waiting.

@@ -1,31 +1,26 @@
 // The echo server behind `iomux echo`, as a module: tests, benchmarks and the
-// Windows smoke test drive it in-process; demos/echo.ts is only its CLI.
+// Windows smoke test drive it in-process; echo.ts is only its CLI.
 //
-// One selector, level-triggered, one handler object per registered fd (the
-// listener or a connection) kept in key.data. Everything a real server meets
-// is handled here: partial writes, back-pressure, half-close, resets, accept
-// storms, EMFILE, select's FD_SETSIZE and a connection cap.
-import { unlinkSync } from 'node:fs';
+// One selector, level-triggered, on the demos' toolkit (../toolkit): the serve
+// loop, the acceptor with its EMFILE back-off, the listener and the peer set.
+// What is the echo server's own: echoing straight from the read buffer,
+// back-pressure by water marks, half-close, the connection cap, idle timeouts.
 import { BaseSelector, EVENT_READ, EVENT_WRITE, type Backend, type Ready } from 'iomux';
-import {
-  AF_INET, AF_INET6, AF_UNIX, IPPROTO_TCP, SO_REUSEADDR, SOL_SOCKET, Socket, TCP_NODELAY, type Address,
-} from 'iomux';
-import { SendQueue } from '../common/send-queue';
-import { acceptBurst, formatAddress, openSelector, selectOrStop } from '../common/serve';
+import { AF_UNIX, IPPROTO_TCP, Socket, TCP_NODELAY, type Address } from 'iomux';
+import { Acceptor, type AcceptEvent } from '../toolkit/accept';
+import { openSelector } from '../toolkit/backend';
+import { formatAddress, listen, type Listener } from '../toolkit/listen';
+import { ServeLoop, Sweep } from '../toolkit/loop';
+import { Peer, PeerSet } from '../toolkit/peers';
 
 export const ECHO_DEFAULT_HOST = '127.0.0.1';
 export const ECHO_DEFAULT_PORT = 8801;
-
-/** What every registered fd carries as key.data. */
-export interface EchoHandler {
-  onReady(mask: number): void;
-}
 
 export interface EchoServerOptions {
   /** select | poll | epoll; default DefaultSelector (IOMUX_BACKEND applies). Ignored when `selector` is given. */
   backend?: string;
   /** A selector for the server to use; the server owns it from then on (close() closes it). */
-  selector?: BaseSelector<EchoHandler>;
+  selector?: BaseSelector<EchoConn | null>;
   host?: string;
   /** 0: an ephemeral port (read it back from `address`). */
   port?: number;
@@ -85,31 +80,22 @@ export interface EchoStats {
 export type EchoEvent =
   | { event: 'stats'; stats: EchoStats }
   | { event: 'refused'; reason: 'max-connections' | 'selector'; fd: number; peer: string; message: string }
-  /** First pause of a streak only: while fds stay short, retries every acceptBackoffMs are not logged again. */
-  | { event: 'accept-paused'; code: string; ms: number }
-  /** The first successful accept after a streak of pauses. */
-  | { event: 'accept-resumed'; pauses: number }
-  | { event: 'accept-error'; code: string; message: string };
+  | AcceptEvent;
 
 const KIB = 1024;
 
 export class EchoServer {
-  readonly selector: BaseSelector<EchoHandler>;
+  readonly selector: BaseSelector<EchoConn | null>;
   readonly #opts: Required<Omit<EchoServerOptions, 'selector' | 'backend' | 'unix' | 'onEvent'>> & { unix?: string };
   readonly #onEvent: (e: EchoEvent) => void;
-  readonly #conns = new Set<Connection>();
+  readonly #loop: ServeLoop<EchoConn | null>;
+  readonly #peers: PeerSet<EchoConn>;
+  readonly #sweep: Sweep;
   readonly #scratch: Buffer;
-  #listener: Socket | undefined;
-  #address: Address | undefined;
-  #acceptPausedUntil = 0; // performance.now() deadline; 0 when accepting
-  #pauseStreak = 0; // pauses since the last successful accept
+  #listener: Listener | undefined;
+  #acceptor: Acceptor<EchoConn | null> | undefined;
   #started = performance.now();
-  #nextStats = Infinity;
-  #nextSweep = Infinity;
-  #stopping = false;
-  #abort: AbortController | undefined;
   #closed = false;
-  readonly #acceptor: EchoHandler = { onReady: () => this.#acceptSome() };
   readonly counters = {
     peakConnections: 0, accepted: 0, closed: 0, rejected: 0, refused: 0, idleTimeouts: 0, errors: 0,
     msgs: 0, bytesIn: 0, bytesOut: 0, maxBuffered: 0, readPauses: 0, acceptPauses: 0,
@@ -133,85 +119,64 @@ export class EchoServer {
     };
     this.#onEvent = o.onEvent ?? (() => {});
     this.#scratch = Buffer.allocUnsafe(this.#opts.readSize);
-    this.selector = o.selector ?? openSelector<EchoHandler>(o.backend);
+    this.selector = o.selector ?? openSelector<EchoConn | null>(o.backend);
+    this.#loop = new ServeLoop(this.selector, {
+      onReady: (ready) => this.#dispatch(ready),
+    });
+    this.#peers = new PeerSet<EchoConn>(this.selector, () => this.counters.closed++);
+    this.#sweep = new Sweep(this.#loop, (now) => this.#sweepIdle(now));
   }
 
   /** The bound address (the real port when 0 was asked); undefined before listen(). */
   get address(): Address | undefined {
-    return this.#address;
+    return this.#listener?.address;
   }
 
   /** The listening socket's fd (-1 before listen()). */
   get listenerFd(): number {
-    return this.#listener?.fileno() ?? -1;
+    return this.#listener?.sock.fileno() ?? -1;
   }
 
-  /** Binds, listens and registers the listener. Throws the system error (EADDRINUSE, ...) if it cannot. */
+  /** Binds, listens and registers the listener. Throws the system error (bind EADDRINUSE 127.0.0.1:8801, ...) if it cannot. */
   listen(): Address {
-    if (this.#listener) return this.#address!;
+    if (this.#listener) return this.#listener.address;
     const { unix, host, port } = this.#opts;
-    const family = unix !== undefined ? AF_UNIX : host.includes(':') ? AF_INET6 : AF_INET;
-    const sock = new Socket(family);
+    const l = listen(unix !== undefined ? { unix } : { host, port }, this.#opts.backlog);
     try {
-      if (family !== AF_UNIX) sock.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1);
-      sock.bind(unix ?? [host, port]);
-      sock.listen(this.#opts.backlog);
-      sock.setBlocking(false);
-      this.selector.register(sock, EVENT_READ, this.#acceptor);
+      this.#acceptor = new Acceptor(this.#loop, l.sock, null, (sock, peer) => this.#admit(sock, peer), {
+        batch: this.#opts.acceptBatch,
+        backoffMs: this.#opts.acceptBackoffMs,
+        onEvent: (e) => this.#onEvent(e),
+      });
     } catch (err) {
-      sock.close();
+      l.close();
       throw err;
     }
-    this.#listener = sock;
-    this.#address = unix ?? sock.getsockname();
+    this.#listener = l;
     this.#started = performance.now();
-    if (this.#opts.statsIntervalMs > 0) this.#nextStats = this.#started + this.#opts.statsIntervalMs;
-    if (this.#opts.idleTimeoutMs > 0) this.#nextSweep = this.#started + this.#sweepEvery();
-    return this.#address;
+    if (this.#opts.statsIntervalMs > 0) this.#loop.after(this.#opts.statsIntervalMs, () => this.#statsTick());
+    if (this.#opts.idleTimeoutMs > 0) this.#sweep.soon(this.#started + this.#sweepEvery());
+    return l.address;
   }
 
   /**
    * Runs until stop(). Waits with selectAsync(), so Node's event loop (signal
    * handlers, timers, other I/O) keeps running while the server is idle.
    */
-  async serve(): Promise<void> {
+  async serve(signal?: AbortSignal): Promise<void> {
     this.listen();
-    this.#stopping = false;
-    const abort = (this.#abort = new AbortController());
-    let lastYield = performance.now();
-    try {
-      while (!this.#stopping) {
-        const ready = await selectOrStop(this.selector, this.#timeout(), abort.signal);
-        if (ready === null) break;
-        this.#dispatch(ready);
-        const now = performance.now();
-        this.#timers(now);
-        // selectAsync resolves through a microtask when something is ready at
-        // once, so a busy server would never let Node's macrotasks (signals,
-        // timers) run. Give them a turn now and then.
-        if (now - lastYield >= 20) {
-          await new Promise<void>((resolve) => setImmediate(resolve));
-          lastYield = performance.now();
-        }
-      }
-    } finally {
-      this.#abort = undefined;
-    }
+    await this.#loop.run(signal);
   }
 
   /** One synchronous round: wait up to timeoutMs, handle what is ready. For callers with their own loop. */
   runOnce(timeoutMs: number): number {
     this.listen();
-    const ready = this.selector.select(Math.min(timeoutMs, this.#timeout() ?? Infinity));
-    this.#dispatch(ready);
-    this.#timers(performance.now());
-    return ready.length;
+    return this.#loop.runOnce(timeoutMs);
   }
 
   /** Makes serve() return promptly, even while it waits in the selector. */
   stop(): void {
-    this.#stopping = true;
-    this.#abort?.abort();
+    this.#loop.stop();
   }
 
   /** Closes every connection, the listener and the selector. Idempotent. */
@@ -219,31 +184,23 @@ export class EchoServer {
     if (this.#closed) return;
     this.#closed = true;
     this.stop();
-    for (const conn of [...this.#conns]) this.#drop(conn);
-    if (this.#listener) {
-      this.#listener.close();
-      if (this.#opts.unix !== undefined) {
-        try {
-          unlinkSync(this.#opts.unix);
-        } catch {
-          // Already gone: nothing to clean.
-        }
-      }
-    }
+    this.#peers.dropAll();
+    this.#listener?.close();
     this.selector.close();
   }
 
   stats(): EchoStats {
     let buffered = 0;
     let readPaused = 0;
-    for (const c of this.#conns) {
+    for (const c of this.#peers.all) {
       buffered += c.out.size;
       if (!c.reading && !c.peerClosed) readPaused++;
     }
     return {
       backend: this.selector.backend,
-      connections: this.#conns.size,
+      connections: this.#peers.size,
       ...this.counters,
+      acceptPauses: this.#acceptor?.pauses ?? 0,
       buffered,
       readPaused,
       uptimeMs: Math.round(performance.now() - this.#started),
@@ -252,26 +209,16 @@ export class EchoServer {
 
   // ---- the loop's pieces ----
 
-  #dispatch(ready: Ready<EchoHandler>): void {
-    for (const [key, mask] of ready) key.data.onReady(mask);
+  #dispatch(ready: Ready<EchoConn | null>): void {
+    for (const [key, mask] of ready) {
+      if (key.data === null) this.#acceptor!.onReady();
+      else this.#onConnectionReady(key.data, mask);
+    }
   }
 
-  // The wait ends in time for the next stats line, idle sweep or accept resume.
-  #timeout(): number | null {
-    const next = Math.min(this.#nextStats, this.#nextSweep, this.#acceptPausedUntil || Infinity);
-    return next === Infinity ? null : Math.max(0, next - performance.now());
-  }
-
-  #timers(now: number): void {
-    if (this.#acceptPausedUntil !== 0 && now >= this.#acceptPausedUntil) this.#resumeAccepting();
-    if (now >= this.#nextSweep) {
-      this.#sweepIdle(now);
-      this.#nextSweep = now + this.#sweepEvery();
-    }
-    if (now >= this.#nextStats) {
-      this.#onEvent({ event: 'stats', stats: this.stats() });
-      this.#nextStats = now + this.#opts.statsIntervalMs;
-    }
+  #statsTick(): void {
+    this.#onEvent({ event: 'stats', stats: this.stats() });
+    this.#loop.after(this.#opts.statsIntervalMs, () => this.#statsTick());
   }
 
   #sweepEvery(): number {
@@ -280,95 +227,67 @@ export class EchoServer {
 
   #sweepIdle(now: number): void {
     const limit = this.#opts.idleTimeoutMs;
-    for (const conn of [...this.#conns]) {
+    for (const conn of [...this.#peers.all]) {
       if (now - conn.lastActive >= limit) {
         this.counters.idleTimeouts++;
-        this.#drop(conn);
+        this.#peers.drop(conn);
       }
     }
+    this.#sweep.soon(now + this.#sweepEvery());
   }
-
-  #acceptSome(): void {
-    const failed = acceptBurst(this.#listener!, this.#opts.acceptBatch, (sock, peer) => {
-      if (this.#pauseStreak > 0) {
-        this.#onEvent({ event: 'accept-resumed', pauses: this.#pauseStreak });
-        this.#pauseStreak = 0;
-      }
-      this.#admit(sock, peer);
-    });
-    if (!failed) return;
-    if (!failed.outOfFds) this.#onEvent({ event: 'accept-error', code: failed.code, message: failed.error.message });
-    this.#pauseAccepting(failed.code);
-  }
-
 
   #admit(sock: Socket, peerAddress: Address): void {
-    const peer = formatAddress(peerAddress === '' ? 'unix' : peerAddress);
-    if (this.#conns.size >= this.#opts.maxConnections) {
+    const peer = formatAddress(peerAddress);
+    if (this.#peers.size >= this.#opts.maxConnections) {
       // Polite: a plain close sends FIN, the client sees EOF rather than a reset.
       const fd = sock.fileno();
       sock.close();
       this.counters.rejected++;
       this.#onEvent({
         event: 'refused', reason: 'max-connections', fd, peer,
-        message: `connection from ${peer} closed: already ${this.#conns.size} connections (--max-connections)`,
+        message: `connection from ${peer} closed: already ${this.#peers.size} connections (--max-connections)`,
       });
       return;
     }
-    const conn = new Connection(this, sock);
-    try {
-      sock.setBlocking(false);
-      if (sock.family !== AF_UNIX) sock.setsockopt(IPPROTO_TCP, TCP_NODELAY, 1);
-      this.selector.register(sock, EVENT_READ, conn);
-    } catch (err) {
-      // select: RangeError for fd >= FD_SETSIZE. Anything else the kernel says
-      // (ENOMEM, ENOSPC from epoll) costs this connection, not the server.
-      const fd = sock.fileno();
-      sock.close();
+    const conn = new EchoConn(sock, peer);
+    const fd = sock.fileno();
+    if (sock.family !== AF_UNIX) {
+      try {
+        sock.setsockopt(IPPROTO_TCP, TCP_NODELAY, 1);
+      } catch {
+        // reset already: the first read will say so
+      }
+    }
+    const refused = this.#peers.add(conn, EVENT_READ);
+    if (refused) {
       this.counters.refused++;
       this.#onEvent({
         event: 'refused', reason: 'selector', fd, peer,
-        message: `connection from ${peer} closed: fd ${fd} refused by the ${this.selector.backend} selector: ${(err as Error).message}`,
+        message: `connection from ${peer} closed: fd ${fd} refused by the ${this.selector.backend} selector: ${refused.message}`,
       });
       return;
     }
-    conn.registered = EVENT_READ;
-    this.#conns.add(conn);
     this.counters.accepted++;
-    if (this.#conns.size > this.counters.peakConnections) this.counters.peakConnections = this.#conns.size;
+    if (this.#peers.size > this.counters.peakConnections) this.counters.peakConnections = this.#peers.size;
   }
 
-  #pauseAccepting(code: string): void {
-    if (this.#acceptPausedUntil !== 0) return;
-    this.selector.unregister(this.#listener!);
-    this.#acceptPausedUntil = performance.now() + this.#opts.acceptBackoffMs;
-    this.counters.acceptPauses++;
-    if (this.#pauseStreak++ === 0) this.#onEvent({ event: 'accept-paused', code, ms: this.#opts.acceptBackoffMs });
-  }
+  // ---- connection I/O ----
 
-  #resumeAccepting(): void {
-    this.#acceptPausedUntil = 0;
-    this.selector.register(this.#listener!, EVENT_READ, this.#acceptor);
-  }
-
-  // ---- connection I/O (called by Connection) ----
-
-  /** @internal */
-  onConnectionReady(conn: Connection, mask: number): void {
-    if (conn.closed) return; // dropped earlier in this same batch
+  #onConnectionReady(conn: EchoConn, mask: number): void {
+    if (conn.gone) return; // dropped earlier in this same batch
     try {
       if (mask & EVENT_WRITE) this.#flush(conn);
       if (mask & EVENT_READ && conn.reading && !conn.peerClosed) this.#read(conn);
     } catch (err) {
       // ECONNRESET, EPIPE, ETIMEDOUT...: the peer is gone; so is what we owed it.
       this.counters.errors++;
-      this.#drop(conn);
+      this.#peers.drop(conn);
       return;
     }
     this.#settle(conn);
   }
 
-  #read(conn: Connection): void {
+  #read(conn: EchoConn): void {
     const buf = this.#scratch;
     const n = conn.sock.recvInto(buf);
     if (n === null) return;
@@ -398,9 +317,9 @@ export class EchoServer {
     }
   }
 
-  #flush(conn: Connection): void {
+  #flush(conn: EchoConn): void {
     const before = conn.out.size;
-    conn.out.flush(conn.sock);
+    conn.out.flush(conn.sock); // errors: the caller drops the connection
     const sent = before - conn.out.size;
     if (sent > 0) {
       conn.lastActive = performance.now();
@@ -410,49 +329,17 @@ export class EchoServer {
   }
 
   // Registers exactly the events the connection needs now, or closes it when done.
-  #settle(conn: Connection): void {
+  #settle(conn: EchoConn): void {
     const want = (conn.reading && !conn.peerClosed ? EVENT_READ : 0) | (conn.out.size === 0 ? 0 : EVENT_WRITE);
-    if (want === 0) {
-      // Only reachable after the peer's EOF with nothing left to send.
-      this.#drop(conn);
-      return;
-    }
-    if (want !== conn.registered) {
-      this.selector.modify(conn.sock, want, conn);
-      conn.registered = want;
-    }
-  }
-
-  #drop(conn: Connection): void {
-    if (conn.closed) return;
-    conn.closed = true;
-    this.#conns.delete(conn);
-    if (!this.selector.closed) {
-      try {
-        this.selector.unregister(conn.sock);
-      } catch {
-        // Not registered (refused or already gone): nothing to undo.
-      }
-    }
-    conn.out.clear();
-    conn.sock.close();
-    this.counters.closed++;
+    // Only reachable after the peer's EOF with nothing left to send.
+    if (want === 0) this.#peers.drop(conn);
+    else this.#peers.setEvents(conn, want);
   }
 }
 
 /** One client: its socket, what we still owe it, and whether we are reading from it. */
-class Connection implements EchoHandler {
-  readonly out = new SendQueue();
+export class EchoConn extends Peer {
   reading = true;
   peerClosed = false;
-  closed = false;
-  registered = 0;
   lastActive = performance.now();
-  constructor(
-    readonly server: EchoServer,
-    readonly sock: Socket,
-  ) {}
-  onReady(mask: number): void {
-    this.server.onConnectionReady(this, mask);
-  }
 }

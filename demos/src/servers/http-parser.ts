@@ -25,14 +25,14 @@ export interface HttpRequest {
 }
 
 export interface ParseError {
-  status: 400 | 431 | 501 | 505;
+  status: 400 | 414 | 431 | 501 | 505;
   reason: string;
 }
 
 export type ParseResult = { request: HttpRequest; error?: undefined } | { error: ParseError; request?: undefined };
 
 export interface ParserLimits {
-  /** Request line plus header lines, CRLFs included (default 8192). Over it: 431. */
+  /** Request line plus header lines, CRLFs included (default 8192). Over it: 431 (414 when the request target is what is too long). */
   maxHeaderBytes?: number;
   /** Header fields per request (default 100). Over it: 431. */
   maxHeaders?: number;
@@ -62,6 +62,7 @@ export class RequestParser {
   #headBytes = 0; // bytes of the current head (or trailer section) consumed so far
   #req: HttpRequest | undefined; // set once the request line is parsed
   #remaining = 0; // body or chunk bytes still to discard
+  #expectsContinue = false; // the head asked for 100-continue and no body byte has been read yet
 
   constructor(limits: ParserLimits = {}) {
     this.maxHeaderBytes = limits.maxHeaderBytes ?? 8192;
@@ -76,6 +77,20 @@ export class RequestParser {
   /** Bytes received and not yet consumed. */
   get buffered(): number {
     return this.#buf.length - this.#pos;
+  }
+
+  /**
+   * The request whose head is complete, that sent `Expect: 100-continue`, and
+   * whose body has not started: the server answers 100 Continue (or its final
+   * status) now, then calls continued().
+   */
+  get awaitingContinue(): HttpRequest | undefined {
+    return this.#expectsContinue && this.#pos === this.#buf.length ? this.#req : undefined;
+  }
+
+  /** The interim (or final) answer to awaitingContinue was sent. */
+  continued(): void {
+    this.#expectsContinue = false;
   }
 
   get failed(): boolean {
@@ -118,6 +133,7 @@ export class RequestParser {
         case State.Body:
         case State.ChunkData: {
           const take = Math.min(this.#remaining, this.#buf.length - this.#pos);
+          if (take > 0) this.#expectsContinue = false; // the client sent the body without waiting
           this.#pos += take;
           this.#scan = this.#pos;
           this.#remaining -= take;
@@ -130,6 +146,7 @@ export class RequestParser {
         case State.ChunkSize: {
           const line = this.#line(MAX_CHUNK_LINE, false);
           if (line === null) return null;
+          this.#expectsContinue = false;
           if ('error' in line) return line;
           // chunk-size [ ; chunk-ext ]; extensions are ignored, as RFC 9112 allows.
           const m = /^([0-9A-Fa-f]{1,13})[ \t]*(;.*)?$/.exec(line.text);
@@ -180,11 +197,11 @@ export class RequestParser {
     }
     if (nl < 0) {
       this.#scan = buf.length;
-      if (buf.length - this.#pos > room) return this.#overLimit(head);
+      if (buf.length - this.#pos > room) return this.#overLimit(head, room);
       return null;
     }
     const len = nl + 1 - this.#pos;
-    if (len > room) return this.#overLimit(head);
+    if (len > room) return this.#overLimit(head, room);
     let end = nl;
     if (end > this.#pos && buf[end - 1] === 0x0d) end--;
     const text = buf.toString('latin1', this.#pos, end);
@@ -196,9 +213,13 @@ export class RequestParser {
     return { text };
   }
 
-  #overLimit(head: boolean): { error: ParseError } {
+  #overLimit(head: boolean, room: number): { error: ParseError } {
     if (head) {
-      return this.#fail(431, this.#req === undefined ? 'request line too long' : 'request header fields too large');
+      if (this.#req !== undefined) return this.#fail(431, 'request header fields too large');
+      // Past the method (a space within the limit): the target is what is too long. Only bytes within
+      // the limit are looked at, so the outcome does not depend on how the line arrived.
+      const seen = this.#buf.subarray(this.#pos, this.#pos + Math.max(0, room));
+      return seen.includes(0x20) ? this.#fail(414, 'request target too long') : this.#fail(431, 'request line too long');
     }
     return this.#fail(400, 'chunk size line too long');
   }
@@ -226,6 +247,9 @@ export class RequestParser {
     if (parts.length !== 3) return { status: 400, reason: 'malformed request line' };
     const [method, target, version] = parts;
     if (!TOKEN.test(method)) return { status: 400, reason: 'malformed method' };
+    // The version first: "PRI * HTTP/2.0" (HTTP/2 with prior knowledge) is a 505, not a malformed target.
+    const major = VERSION.exec(version)?.[1];
+    if (major !== undefined && major !== '1') return { status: 505, reason: `HTTP/${major}.${VERSION.exec(version)![2]} is not supported` };
     if (target.length === 0 || !/^[\x21-\x7e]+$/.test(target)) return { status: 400, reason: 'malformed request target' };
     const form =
       target[0] === '/' ||
@@ -268,6 +292,7 @@ export class RequestParser {
       if (codings.length > 1) return { status: 501, reason: `unsupported transfer coding ${codings[0]}` };
       req.chunked = true;
       this.#state = State.ChunkSize;
+      this.#expectsContinue = tokens('expect').includes('100-continue');
       return undefined;
     }
     if (cl.length > 0) {
@@ -280,6 +305,8 @@ export class RequestParser {
         this.#state = State.Body;
       }
     }
+    // RFC 9110 10.1.1: only an HTTP/1.1 request with a body waits for 100 Continue.
+    this.#expectsContinue = this.#state !== State.Head && req.minor === 1 && tokens('expect').includes('100-continue');
     return undefined;
   }
 
@@ -289,6 +316,7 @@ export class RequestParser {
     this.#state = State.Head;
     this.#headBytes = 0;
     this.#remaining = 0;
+    this.#expectsContinue = false;
     return { request };
   }
 

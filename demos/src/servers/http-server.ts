@@ -3,16 +3,23 @@
 // persistent connections, pipelining (answers in request order, with
 // back-pressure: a client that does not read its answers stops being read),
 // HEAD, Content-Length always, error statuses from the parser, a request
-// timeout, and a connection cap.
+// timeout, and a connection cap: when the table is full, the oldest
+// connection that has not completed a request yet is closed to make room (so
+// slow clients cannot lock everyone out); only when every connection has
+// completed one does a newcomer get 503. Expect: 100-continue is answered
+// before the body is read; --log writes an access log (common log format).
 //
 // Closing is "lingering": after the last answer the server shuts down its
 // write side and reads (discarding) until the client closes or a short
 // deadline passes. Closing with unread request bytes would make the kernel
 // send a reset that can destroy the answer before the client reads it.
-import { EVENT_READ, EVENT_WRITE, type BaseSelector } from 'iomux';
-import { SHUT_WR, type Socket } from 'iomux';
-import { SendQueue } from '../common/send-queue';
-import { acceptBurst, formatAddress, selectOrStop, isPeerGone, listenOn, openSelector } from '../common/serve';
+import { EVENT_READ, EVENT_WRITE, type BaseSelector, type Ready } from 'iomux';
+import { SHUT_WR, type Address, type Socket } from 'iomux';
+import { Acceptor, type AcceptEvent } from '../toolkit/accept';
+import { openSelector } from '../toolkit/backend';
+import { formatAddress, listen, type Listener } from '../toolkit/listen';
+import { ServeLoop, Sweep } from '../toolkit/loop';
+import { isPeerGone, Peer, PeerSet } from '../toolkit/peers';
 import { RequestParser, type HttpRequest } from './http-parser';
 
 export interface HttpOptions {
@@ -27,20 +34,25 @@ export interface HttpOptions {
   requestTimeoutMs?: number;
   /** An idle persistent connection is closed after this (default 5000 ms). */
   keepAliveTimeoutMs?: number;
-  /** Request line plus headers (default 8192 bytes). Over it: 431. */
+  /** Request line plus headers (default 8192 bytes). Over it: 431 (414 for a long target). */
   maxHeaderBytes?: number;
   log?: (event: HttpEvent) => void;
+  /** Called with one common-log-format line per answered request (--log). */
+  accessLog?: (line: string) => void;
 }
 
 export type HttpEvent =
   | { event: 'error-response'; peer: string; status: number; reason: string }
   | { event: 'refused'; peer: string; reason: string }
-  | { event: 'accept-paused'; code: string };
+  | { event: 'evicted'; peer: string; reason: string }
+  | AcceptEvent;
 
 export interface HttpSummary {
   connections: number;
   peakConnections: number;
   refused: number;
+  /** Connections closed to make room before they completed a request. */
+  evicted: number;
   requests: number;
   statuses: Record<string, number>;
   bytesIn: number;
@@ -48,11 +60,13 @@ export interface HttpSummary {
 }
 
 const REASONS: Record<number, string> = {
+  100: 'Continue',
   200: 'OK',
   400: 'Bad Request',
   404: 'Not Found',
   405: 'Method Not Allowed',
   408: 'Request Timeout',
+  414: 'URI Too Long',
   431: 'Request Header Fields Too Large',
   501: 'Not Implemented',
   503: 'Service Unavailable',
@@ -60,7 +74,10 @@ const REASONS: Record<number, string> = {
 };
 
 const RECV_SIZE = 64 * 1024;
-const ACCEPT_BURST = 64;
+/** Methods this server knows (RFC 9110 9.3 + PATCH): others get 501, a known one the path does not take 405. */
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
+const ALLOW = 'GET, HEAD, OPTIONS';
+const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
 /** Queued answer bytes above which a connection's further pipelined requests wait (and it is not read). */
 const HIGH_WATER = 64 * 1024;
 /** How long a closing connection is read (and discarded) before it is closed anyway. */
@@ -78,14 +95,12 @@ const enum Phase {
   Lingering,
 }
 
-class Conn {
-  readonly sock: Socket;
-  readonly peer: string;
+class Conn extends Peer {
   readonly parser: RequestParser;
-  readonly out = new SendQueue();
   readonly counted: boolean; // inside the connection cap (false: an over-cap connection being told 503)
+  /** Requests answered on it (0: a candidate for eviction when the table is full). */
+  requests = 0;
   phase = Phase.Open;
-  events = EVENT_READ;
   /** When the first byte of the request being received arrived (0: none in progress). */
   requestSince = 0;
   /** Since when nothing is in progress (for the keep-alive timeout). */
@@ -93,11 +108,9 @@ class Conn {
   /** When sending last made progress while bytes were queued. */
   sendProgress: number;
   lingerUntil = 0;
-  gone = false;
 
   constructor(sock: Socket, peer: string, counted: boolean, maxHeaderBytes: number, now: number) {
-    this.sock = sock;
-    this.peer = peer;
+    super(sock, peer);
     this.counted = counted;
     this.parser = new RequestParser({ maxHeaderBytes });
     this.idleSince = now;
@@ -114,18 +127,19 @@ export class HttpServer {
   readonly keepAliveTimeoutMs: number;
   readonly maxHeaderBytes: number;
   readonly #sel: BaseSelector<Conn | null>;
-  readonly #listener: Socket;
+  readonly #loop: ServeLoop<Conn | null>;
+  readonly #listener: Listener;
+  readonly #acceptor: Acceptor<Conn | null>;
+  readonly #peers: PeerSet<Conn>;
+  readonly #sweep: Sweep;
   readonly #log: (e: HttpEvent) => void;
-  readonly #conns = new Set<Conn>();
-  readonly #dirty = new Set<Conn>();
+  readonly #accessLog: ((line: string) => void) | undefined;
   #open = 0; // counted connections
   #refusing = 0;
-  #acceptPausedUntil = 0;
-  #nextCheck = Infinity;
   #recvBuf = Buffer.allocUnsafe(RECV_SIZE);
   #dateSecond = -1;
   #date = '';
-  readonly stats: HttpSummary = { connections: 0, peakConnections: 0, refused: 0, requests: 0, statuses: {}, bytesIn: 0, bytesOut: 0 };
+  readonly stats: HttpSummary = { connections: 0, peakConnections: 0, refused: 0, evicted: 0, requests: 0, statuses: {}, bytesIn: 0, bytesOut: 0 };
 
   constructor(opts: HttpOptions = {}) {
     this.name = opts.name ?? 'iomux';
@@ -134,72 +148,77 @@ export class HttpServer {
     this.keepAliveTimeoutMs = opts.keepAliveTimeoutMs ?? 5000;
     this.maxHeaderBytes = opts.maxHeaderBytes ?? 8192;
     this.#log = opts.log ?? (() => {});
+    this.#accessLog = opts.accessLog;
     this.#sel = openSelector<Conn | null>(opts.backend);
     this.backend = this.#sel.backend;
+    this.#loop = new ServeLoop(this.#sel, { onReady: (ready) => this.#dispatch(ready), afterBatch: () => this.#flushAll() });
+    this.#peers = new PeerSet<Conn>(this.#sel, (c) => {
+      if (c.counted) this.#open--;
+      else this.#refusing--;
+    });
+    this.#sweep = new Sweep(this.#loop, () => this.#checkTimers());
     try {
-      this.#listener = listenOn(opts.host ?? '127.0.0.1', opts.port ?? 8803);
-      this.#sel.register(this.#listener, EVENT_READ, null);
+      this.#listener = listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8803 });
     } catch (err) {
       this.#sel.close();
       throw err;
     }
-    this.address = this.#listener.getsockname() as [string, number];
+    this.#acceptor = new Acceptor(this.#loop, this.#listener.sock, null, (sock, peer) => this.#admit(sock, peer), { onEvent: (e) => this.#log(e) });
+    this.address = this.#listener.address as [string, number];
   }
 
   /** Runs until the signal aborts, then closes everything and returns the totals. */
   async serve(signal?: AbortSignal): Promise<HttpSummary> {
     try {
-      while (!signal?.aborted) {
-        const ready = await selectOrStop(this.#sel, this.#timeout(), signal);
-        if (ready === null) break;
-        for (const [key, mask] of ready) {
-          const c = key.data;
-          if (c === null) {
-            this.#acceptSome();
-            continue;
-          }
-          if (!c.gone && (mask & EVENT_READ) !== 0) this.#readFrom(c);
-          if (!c.gone && (mask & EVENT_WRITE) !== 0) this.#dirty.add(c);
-        }
-        this.#flushAll();
-        if (performance.now() >= this.#nextCheck) this.#checkTimers();
-      }
+      await this.#loop.run(signal);
     } finally {
       this.close();
     }
+    this.stats.bytesOut = this.#peers.bytesOut;
     return { ...this.stats, statuses: { ...this.stats.statuses } };
   }
 
   /** Closes every socket and the selector. Idempotent. */
   close(): void {
-    for (const c of this.#conns) this.#drop(c);
+    this.#peers.dropAll();
     this.#listener.close();
     this.#sel.close();
   }
 
-  #timeout(): number | null {
-    let t = this.#nextCheck;
-    if (this.#acceptPausedUntil > 0) t = Math.min(t, this.#acceptPausedUntil);
-    return t === Infinity ? null : Math.max(0, t - performance.now());
+  #dispatch(ready: Ready<Conn | null>): void {
+    for (const [key, mask] of ready) {
+      const c = key.data;
+      if (c === null) {
+        this.#acceptor.onReady();
+        continue;
+      }
+      if (!c.gone && (mask & EVENT_READ) !== 0) this.#readFrom(c);
+      if ((mask & EVENT_WRITE) !== 0) this.#peers.markDirty(c);
+    }
   }
 
   #deadline(at: number): void {
-    if (at < this.#nextCheck) this.#nextCheck = at;
+    this.#sweep.soon(at);
   }
 
-  #acceptSome(): void {
-    const failed = acceptBurst(this.#listener, ACCEPT_BURST, (sock, peer) => this.#admit(sock, formatAddress(peer)));
-    if (!failed) return;
-    if (!failed.outOfFds) throw failed.error;
-    this.#sel.unregister(this.#listener);
-    this.#acceptPausedUntil = performance.now() + 100;
-    this.#log({ event: 'accept-paused', code: failed.code });
+  // The table is full: close the oldest connection that has not completed a request (in
+  // admission order, which the peer set keeps), so slow or idle newcomers cannot hold every slot.
+  #evictOne(): boolean {
+    for (const c of this.#peers.all) {
+      if (c.counted && c.requests === 0 && c.phase === Phase.Open && c.out.size === 0) {
+        this.stats.evicted++;
+        this.#log({ event: 'evicted', peer: c.peer, reason: 'connection table full; no request completed yet' });
+        this.#drop(c);
+        return true;
+      }
+    }
+    return false;
   }
 
-
-  #admit(sock: Socket, peer: string): void {
-    sock.setBlocking(false);
+  #admit(sock: Socket, address: Address): void {
+    const peer = formatAddress(address);
     const now = performance.now();
+    if (this.#open >= this.maxConnections) this.#evictOne();
     const counted = this.#open < this.maxConnections;
     if (!counted && this.#refusing >= MAX_REFUSING) {
       sock.close();
@@ -208,16 +227,12 @@ export class HttpServer {
       return;
     }
     const c = new Conn(sock, peer, counted, this.maxHeaderBytes, now);
-    try {
-      this.#sel.register(sock, EVENT_READ, c);
-    } catch (err) {
-      // select() cannot watch fds >= FD_SETSIZE: refuse this one, keep serving.
-      sock.close();
+    const refused = this.#peers.add(c, EVENT_READ);
+    if (refused) {
       this.stats.refused++;
-      this.#log({ event: 'refused', peer, reason: (err as Error).message });
+      this.#log({ event: 'refused', peer, reason: refused.message });
       return;
     }
-    this.#conns.add(c);
     if (counted) {
       this.#open++;
       this.stats.connections++;
@@ -265,8 +280,11 @@ export class HttpServer {
         break;
       }
       this.stats.requests++;
+      c.requests++;
       this.#answer(c, r.request);
     }
+    const waiting = c.phase === Phase.Open ? c.parser.awaitingContinue : undefined;
+    if (waiting) this.#answerExpect(c, waiting);
     const now = performance.now();
     if (c.phase === Phase.Open) {
       if (c.parser.inProgress) {
@@ -285,7 +303,28 @@ export class HttpServer {
     }
   }
 
-  #answer(c: Conn, req: HttpRequest): void {
+  // Expect: 100-continue (RFC 9110 10.1.1): the final status when the head alone decides it
+  // (then the body is never read: the connection closes after it), else 100 Continue at once.
+  #answerExpect(c: Conn, req: HttpRequest): void {
+    c.parser.continued();
+    const { status } = this.#route(req);
+    if (status !== 200) {
+      this.stats.requests++;
+      c.requests++;
+      this.#answer(c, { ...req, keepAlive: false });
+      return;
+    }
+    this.#peers.queue(c, CONTINUE);
+  }
+
+  /** Status, body and extra headers for a request, from its method and target alone. */
+  #route(req: HttpRequest): { status: number; body: string; extra?: Array<[string, string]> } {
+    if (!KNOWN_METHODS.has(req.method)) return { status: 501, body: `Not Implemented: ${req.method}\n` };
+    if (req.target === '*') {
+      return req.method === 'OPTIONS'
+        ? { status: 200, body: '', extra: [['Allow', ALLOW]] }
+        : { status: 400, body: 'Bad Request: * is only for OPTIONS\n' };
+    }
     let target = req.target;
     if (!target.startsWith('/')) {
       // absolute-form: only the path and query route.
@@ -302,12 +341,20 @@ export class HttpServer {
       const asked = new URLSearchParams(query).get('name');
       body = `${asked !== null && asked !== '' ? asked : this.name}\n`;
     } else {
-      return this.#respond(c, req, 404, `Not Found: ${path}\n`, !req.keepAlive);
+      return { status: 404, body: `Not Found: ${path}\n` };
     }
+    if (req.method === 'OPTIONS') return { status: 200, body: '', extra: [['Allow', ALLOW]] };
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      return this.#respond(c, req, 405, `Method Not Allowed: ${req.method}\n`, !req.keepAlive, [['Allow', 'GET, HEAD']]);
+      // (OPTIONS is answered too, but listed only where it is asked about: in OPTIONS answers.)
+      return { status: 405, body: `Method Not Allowed: ${req.method}\n`, extra: [['Allow', 'GET, HEAD']] };
     }
-    this.#respond(c, req, 200, body, !req.keepAlive);
+    return { status: 200, body };
+  }
+
+  #answer(c: Conn, req: HttpRequest): void {
+    const r = this.#route(req);
+    // 501: the server cannot know how such a request is framed beyond its head: close after it.
+    this.#respond(c, req, r.status, r.body, !req.keepAlive || r.status === 501, r.extra);
   }
 
   // Queues one answer. `close`: it is the connection's last one.
@@ -324,10 +371,10 @@ export class HttpServer {
     if (close) head += 'Connection: close\r\n';
     else if (req !== undefined && req.minor === 0) head += 'Connection: keep-alive\r\n';
     head += '\r\n';
-    c.out.push(Buffer.from(head, 'latin1'));
-    if (req?.method !== 'HEAD') c.out.push(payload);
+    this.#peers.queue(c, Buffer.from(head, 'latin1'));
+    if (req?.method !== 'HEAD') this.#peers.queue(c, payload);
     this.stats.statuses[status] = (this.stats.statuses[status] ?? 0) + 1;
-    this.#dirty.add(c);
+    this.#accessLog?.(this.#logLine(c, req, status, req?.method === 'HEAD' ? 0 : payload.length));
     if (close) {
       c.phase = Phase.Closing;
       this.#setEvents(c, EVENT_WRITE);
@@ -335,32 +382,20 @@ export class HttpServer {
   }
 
   #flushAll(): void {
-    for (const c of this.#dirty) {
-      this.#dirty.delete(c);
-      if (c.gone) continue;
-      const before = c.out.size;
-      let done: boolean;
-      try {
-        done = c.out.flush(c.sock);
-      } catch (err) {
-        this.stats.bytesOut += before - c.out.size;
-        if (!isPeerGone(err)) throw err;
-        this.#drop(c);
-        continue;
-      }
-      this.stats.bytesOut += before - c.out.size;
+    this.#peers.flushDirty((c, done, sent) => {
+      if (done === null) return this.#drop(c);
       const now = performance.now();
-      if (c.out.size < before) c.sendProgress = now;
+      if (sent > 0) c.sendProgress = now;
       if (!done) {
         this.#deadline(c.sendProgress + this.requestTimeoutMs);
         this.#setEvents(c, c.phase === Phase.Open ? c.events | EVENT_WRITE : EVENT_WRITE);
-        continue;
+        return;
       }
       if (c.phase === Phase.Closing) {
         this.#linger(c);
       } else if (c.phase === Phase.Open) {
         this.#setEvents(c, EVENT_READ);
-        // Drained: requests held back by back-pressure can be answered now (re-queued in #dirty if any).
+        // Drained: requests held back by back-pressure can be answered now (re-queued if any).
         if (c.parser.buffered > 0) {
           this.#pump(c);
         } else if (c.requestSince === 0) {
@@ -369,7 +404,7 @@ export class HttpServer {
           this.#deadline(now + this.keepAliveTimeoutMs);
         }
       }
-    }
+    });
   }
 
   #linger(c: Conn): void {
@@ -385,19 +420,13 @@ export class HttpServer {
   }
 
   #setEvents(c: Conn, events: number): void {
-    if (c.gone || c.events === events) return;
-    this.#sel.modify(c.sock, events, c);
-    c.events = events;
+    this.#peers.setEvents(c, events);
   }
 
+  // The deadline sweep: request, send, keep-alive and linger timeouts.
   #checkTimers(): void {
     const now = performance.now();
-    this.#nextCheck = Infinity;
-    if (this.#acceptPausedUntil > 0 && now >= this.#acceptPausedUntil) {
-      this.#acceptPausedUntil = 0;
-      this.#sel.register(this.#listener, EVENT_READ, null);
-    }
-    for (const c of this.#conns) {
+    for (const c of [...this.#peers.all]) {
       if (c.phase === Phase.Lingering) {
         if (now >= c.lingerUntil) this.#drop(c);
         else this.#deadline(c.lingerUntil);
@@ -428,23 +457,21 @@ export class HttpServer {
         else this.#deadline(until);
       }
     }
-    this.#flushAll();
   }
 
   #drop(c: Conn): void {
-    if (c.gone) return;
-    c.gone = true;
-    this.#conns.delete(c);
-    this.#dirty.delete(c);
-    if (c.counted) this.#open--;
-    else this.#refusing--;
-    c.out.clear();
-    try {
-      this.#sel.unregister(c.sock);
-    } catch {
-      // selector already closed
-    }
-    c.sock.close();
+    this.#peers.drop(c);
+  }
+
+  // Common log format: host ident authuser [date] "request line" status bytes.
+  #logLine(c: Conn, req: HttpRequest | undefined, status: number, bytes: number): string {
+    const d = new Date();
+    const mon = d.toUTCString().slice(8, 11);
+    const p2 = (n: number) => String(n).padStart(2, '0');
+    const when = `${p2(d.getUTCDate())}/${mon}/${d.getUTCFullYear()}:${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())} +0000`;
+    const host = c.peer.replace(/^\[(.*)\]:\d+$/, '$1').replace(/:\d+$/, '');
+    const line = req ? `${req.method} ${req.target} HTTP/1.${req.minor}` : '-';
+    return `${host} - - [${when}] "${line.replace(/["\\]/g, '\\$&')}" ${status} ${bytes}`;
   }
 
   #httpDate(): string {
