@@ -7,14 +7,13 @@
 //
 // Control characters and terminal escape sequences in a line are removed
 // before it is relayed (safeText), so one client cannot drive another's terminal.
-import { EVENT_READ, EVENT_WRITE, type BaseSelector, type Ready } from 'iomux';
+import { EVENT_READ, EVENT_WRITE } from 'iomux';
 import type { Address, Socket } from 'iomux';
-import { Acceptor, type AcceptEvent } from '../toolkit/accept';
-import { openSelector } from '../toolkit/backend';
-import { formatAddress, listen, type Listener } from '../toolkit/listen';
+import type { AcceptEvent } from '../toolkit/accept';
+import { formatAddress } from '../toolkit/listen';
 import { LineSplitter } from '../toolkit/lines';
-import { ServeLoop } from '../toolkit/loop';
-import { isPeerGone, Peer, PeerSet } from '../toolkit/peers';
+import { Peer, receive, type RefusedEvent } from '../toolkit/peers';
+import { ServerFrame } from '../toolkit/server';
 
 export interface ChatOptions {
   host?: string;
@@ -34,7 +33,7 @@ export type ChatEvent =
   | { event: 'join'; name: string; peer: string; clients: number }
   | { event: 'leave'; name: string; reason: 'quit' | 'closed' | 'error' | 'too slow'; clients: number }
   | { event: 'nick'; from: string; to: string }
-  | { event: 'refused'; peer: string; reason: string }
+  | RefusedEvent
   | AcceptEvent;
 
 export interface ChatSummary {
@@ -75,18 +74,11 @@ class Client extends Peer {
   }
 }
 
-export class ChatServer {
-  readonly backend: string;
-  readonly address: [string, number];
+export class ChatServer extends ServerFrame<Client> {
   readonly maxLine: number;
   readonly maxClients: number;
   readonly maxBacklog: number;
   readonly #lingerMs: number;
-  readonly #sel: BaseSelector<Client | null>;
-  readonly #loop: ServeLoop<Client | null>;
-  readonly #listener: Listener;
-  readonly #acceptor: Acceptor<Client | null>;
-  readonly #peers: PeerSet<Client>;
   readonly #log: (e: ChatEvent) => void;
   // Members in join order: the order broadcasts are queued in.
   readonly #room = new Map<number, Client>();
@@ -97,26 +89,18 @@ export class ChatServer {
   readonly stats: ChatSummary = { clientsServed: 0, peakClients: 0, messages: 0, evicted: 0, refused: 0, bytesIn: 0, bytesOut: 0 };
 
   constructor(opts: ChatOptions = {}) {
+    const log = opts.log ?? (() => {});
+    super({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8802, backend: opts.backend, onAcceptEvent: log });
     this.maxLine = opts.maxLine ?? 1024;
     this.maxClients = opts.maxClients ?? 1000;
     this.maxBacklog = opts.maxBacklog ?? 256 * 1024;
     this.#lingerMs = opts.lingerMs ?? 5000;
-    this.#log = opts.log ?? (() => {});
-    this.#sel = openSelector<Client | null>(opts.backend);
-    this.backend = this.#sel.backend;
-    this.#loop = new ServeLoop(this.#sel, { onReady: (ready) => this.#dispatch(ready), afterBatch: () => this.#flushAll() });
-    this.#peers = new PeerSet<Client>(this.#sel, (c) => {
-      this.#closing.delete(c);
-      this.#room.delete(c.id);
-    });
-    try {
-      this.#listener = listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8802 });
-    } catch (err) {
-      this.#sel.close();
-      throw err;
-    }
-    this.#acceptor = new Acceptor(this.#loop, this.#listener.sock, null, (sock, peer) => this.#admit(sock, peer), { onEvent: (e) => this.#log(e) });
-    this.address = this.#listener.address as [string, number];
+    this.#log = log;
+  }
+
+  protected onDrop(c: Client): void {
+    this.#closing.delete(c);
+    this.#room.delete(c.id);
   }
 
   get clients(): number {
@@ -126,34 +110,23 @@ export class ChatServer {
   /** Runs until the signal aborts; then says goodbye to everyone, closes, and returns the totals. */
   async serve(signal?: AbortSignal): Promise<ChatSummary> {
     try {
-      await this.#loop.run(signal);
+      await this.loop.run(signal);
       this.#shutdown();
     } finally {
       this.close();
     }
-    this.stats.bytesOut = this.#peers.bytesOut;
+    this.stats.bytesOut = this.peers.bytesOut;
     return { ...this.stats };
   }
 
-  /** Closes every socket and the selector. Idempotent. */
-  close(): void {
-    this.#peers.dropAll();
-    this.#listener.close();
-    this.#sel.close();
+  protected onPeerReady(c: Client, mask: number): void {
+    if (!c.gone && (mask & EVENT_READ) !== 0) this.#readFrom(c);
+    // EVENT_WRITE needs no handler of its own: the client is flushed after the batch.
+    if ((mask & EVENT_WRITE) !== 0) this.peers.markDirty(c);
+    this.#evictSlow();
   }
 
-  #dispatch(ready: Ready<Client | null>): void {
-    for (const [key, mask] of ready) {
-      const c = key.data;
-      if (c === null) this.#acceptor.onReady();
-      else if (!c.gone && (mask & EVENT_READ) !== 0) this.#readFrom(c);
-      // EVENT_WRITE needs no handler of its own: the client is flushed after the batch.
-      if (c !== null && (mask & EVENT_WRITE) !== 0) this.#peers.markDirty(c);
-      this.#evictSlow();
-    }
-  }
-
-  #admit(sock: Socket, address: Address): void {
+  protected admit(sock: Socket, address: Address): void {
     const peer = formatAddress(address);
     sock.setBlocking(false);
     if (this.#room.size >= this.maxClients) {
@@ -169,7 +142,7 @@ export class ChatServer {
       return;
     }
     const c = new Client(this.#nextId++, sock, peer, this.maxLine);
-    const refused = this.#peers.add(c, EVENT_READ);
+    const refused = this.peers.add(c, EVENT_READ);
     if (refused) {
       this.stats.refused++;
       this.#log({ event: 'refused', peer, reason: refused.message });
@@ -190,13 +163,8 @@ export class ChatServer {
   }
 
   #readFrom(c: Client): void {
-    let n: number | null;
-    try {
-      n = c.sock.recvInto(this.#recvBuf);
-    } catch (err) {
-      if (!isPeerGone(err)) throw err;
-      return this.#leave(c, 'error');
-    }
+    const n = receive(c.sock, this.#recvBuf);
+    if (n === 'gone') return this.#leave(c, 'error');
     if (n === null) return;
     if (n === 0) return this.#leave(c, 'closed');
     this.stats.bytesIn += n;
@@ -270,7 +238,7 @@ export class ChatServer {
 
   #queue(c: Client, data: Buffer): void {
     if (c.gone) return;
-    this.#peers.queue(c, data);
+    this.peers.queue(c, data);
     if (c.out.size > this.maxBacklog && c.closingSince === 0 && !this.#slow.includes(c)) this.#slow.push(c);
   }
 
@@ -302,9 +270,9 @@ export class ChatServer {
       // Let it read "* bye"; it stops receiving the room's messages now.
       c.closingSince = performance.now();
       this.#closing.add(c);
-      this.#loop.after(this.#lingerMs, () => this.#drop(c));
+      this.loop.after(this.#lingerMs, () => this.#drop(c));
       try {
-        this.#peers.setEvents(c, EVENT_WRITE);
+        this.peers.setEvents(c, EVENT_WRITE);
       } catch {
         this.#drop(c);
       }
@@ -314,7 +282,7 @@ export class ChatServer {
   }
 
   #drop(c: Client): void {
-    this.#peers.drop(c);
+    this.peers.drop(c);
   }
 
   // Reset or broken pipe while sending: a member leaves (the room is told), anyone else just goes.
@@ -325,18 +293,18 @@ export class ChatServer {
 
   // Sends what the kernel takes now; false if bytes remain (or the client is gone).
   #tryFlush(c: Client): boolean {
-    const done = this.#peers.flush(c);
+    const done = this.peers.flush(c);
     if (done === null) this.#gone(c);
     return done === true;
   }
 
-  #flushAll(): void {
-    this.#peers.flushDirty((c, done) => {
+  protected afterBatch(): void {
+    this.peers.flushDirty((c, done) => {
       if (done === null) this.#gone(c);
       else if (done && c.closingSince > 0) {
         this.#drop(c);
       } else {
-        this.#peers.setEvents(c, c.closingSince > 0 ? EVENT_WRITE : done ? EVENT_READ : EVENT_READ | EVENT_WRITE);
+        this.peers.setEvents(c, c.closingSince > 0 ? EVENT_WRITE : done ? EVENT_READ : EVENT_READ | EVENT_WRITE);
       }
       this.#evictSlow();
     });

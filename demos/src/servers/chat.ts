@@ -1,7 +1,7 @@
 // `iomux chat`: the chat room server. See chat-server.ts for how it works;
 // flags, help, signals and exit codes are ../toolkit/cli.ts.
 import { describeAccept } from '../toolkit/accept';
-import { stoppedHead, summaryText, type CommandSpec } from '../toolkit/cli';
+import { serverFlags, serverOptions, stoppedHead, summaryText, type CommandSpec } from '../toolkit/cli';
 import { formatAddress } from '../toolkit/listen';
 import { ChatServer, type ChatEvent } from './chat-server';
 
@@ -12,23 +12,17 @@ export const command: CommandSpec = {
     '"name: text" (control characters and escape sequences removed).\n' +
     'Commands: /nick NAME, /who, /quit.',
   flags: {
-    host: { type: 'string', help: 'address to listen on (default 127.0.0.1)' },
-    port: { type: 'port', help: 'port (default 8802; 0 picks a free one)' },
-    backend: { type: 'backend', help: "the selector (default: the platform's best)" },
+    ...serverFlags(8802),
     'max-line': { type: 'size', min: 1, help: 'longest line accepted (default 1024); a longer line\ngets an error notice and is discarded, the client stays' },
     'max-clients': { type: 'int', min: 1, help: 'room size (default 1000); extra clients are told the\nroom is full and disconnected' },
     'max-backlog': { type: 'size', min: 1, help: 'bytes queued for one client before it is disconnected\nas too slow (default 256KiB)' },
-    json: { type: 'bool', help: 'JSON lines on stdout instead of text' },
   },
   epilog: 'The first line printed is the bound address ("listening on HOST:PORT", or\n' +
     '{"event":"listening",...} with --json). SIGINT/SIGTERM stop the server with a\nsummary.\n',
   async run({ values: v }, ctx) {
-    const json = v.json === true;
-    const out = (obj: object, text: string) => ctx.out(json ? JSON.stringify(obj) : text);
+    const out = ctx.event;
     const server = new ChatServer({
-      host: v.host as string | undefined,
-      port: v.port as number | undefined,
-      backend: v.backend as string | undefined,
+      ...serverOptions(v),
       maxLine: v['max-line'] as number | undefined,
       maxClients: v['max-clients'] as number | undefined,
       maxBacklog: v['max-backlog'] as number | undefined,

@@ -2,7 +2,7 @@
 // echo-server.ts; flags, help, signals and exit codes are ../toolkit/cli.ts.
 import { writeSync } from 'node:fs';
 import { describeAccept } from '../toolkit/accept';
-import { summaryText, UsageError, type CommandSpec } from '../toolkit/cli';
+import { serverFlags, serverOptions, summaryText, UsageError, type CommandSpec } from '../toolkit/cli';
 import { formatAddress } from '../toolkit/listen';
 import { ECHO_DEFAULT_HOST, ECHO_DEFAULT_PORT, EchoServer, type EchoEvent, type EchoStats } from './echo-server';
 
@@ -10,15 +10,12 @@ export const command: CommandSpec = {
   name: 'echo',
   about: 'An echo server on a selector: every byte a client sends comes back to it.',
   flags: {
-    backend: { type: 'backend', help: 'the selector (default: DefaultSelector, epoll on Linux;\nthe IOMUX_BACKEND environment variable also works)' },
-    host: { type: 'string', help: `address to listen on (default ${ECHO_DEFAULT_HOST})` },
-    port: { type: 'port', help: `TCP port (default ${ECHO_DEFAULT_PORT}; 0 = any free port)` },
+    ...serverFlags(ECHO_DEFAULT_PORT),
     unix: { type: 'string', arg: 'PATH', help: 'listen on an AF_UNIX socket at PATH instead of TCP\n(a stale socket file there is removed)' },
     'max-connections': { type: 'int', min: 1, help: 'close connections beyond N at once (default: no limit)' },
     'idle-timeout': { type: 'duration', help: 'close a connection idle this long (default: never)' },
     stats: { type: 'bool', help: 'print a line of counters every second' },
     'stats-interval': { type: 'duration', help: 'how often --stats prints (default 1s)' },
-    json: { type: 'bool', help: 'print JSON lines instead of text' },
   },
   epilog: 'The first line says where it listens ("listening on 127.0.0.1:8801 ...", or\n' +
     '{"event":"listening",...} with --json). SIGINT or SIGTERM stops it with a summary.\n',
@@ -30,9 +27,7 @@ export const command: CommandSpec = {
   async run({ values: v }, ctx) {
     const json = v.json === true;
     const server = new EchoServer({
-      backend: v.backend as string | undefined,
-      host: v.host as string | undefined,
-      port: v.port as number | undefined,
+      ...serverOptions(v),
       unix: v.unix as string | undefined,
       maxConnections: v['max-connections'] as number | undefined,
       idleTimeoutMs: (v['idle-timeout'] as number | undefined) ?? 0,

@@ -13,13 +13,13 @@
 // write side and reads (discarding) until the client closes or a short
 // deadline passes. Closing with unread request bytes would make the kernel
 // send a reset that can destroy the answer before the client reads it.
-import { EVENT_READ, EVENT_WRITE, type BaseSelector, type Ready } from 'iomux';
+import { EVENT_READ, EVENT_WRITE } from 'iomux';
 import { SHUT_WR, type Address, type Socket } from 'iomux';
-import { Acceptor, type AcceptEvent } from '../toolkit/accept';
-import { openSelector } from '../toolkit/backend';
-import { formatAddress, listen, type Listener } from '../toolkit/listen';
-import { ServeLoop, Sweep } from '../toolkit/loop';
-import { isPeerGone, Peer, PeerSet } from '../toolkit/peers';
+import type { AcceptEvent } from '../toolkit/accept';
+import { formatAddress } from '../toolkit/listen';
+import { Sweep } from '../toolkit/loop';
+import { Peer, receive, type RefusedEvent } from '../toolkit/peers';
+import { ServerFrame } from '../toolkit/server';
 import { RequestParser, type HttpRequest } from './http-parser';
 
 export interface HttpOptions {
@@ -43,7 +43,7 @@ export interface HttpOptions {
 
 export type HttpEvent =
   | { event: 'error-response'; peer: string; status: number; reason: string }
-  | { event: 'refused'; peer: string; reason: string }
+  | RefusedEvent
   | { event: 'evicted'; peer: string; reason: string }
   | AcceptEvent;
 
@@ -118,19 +118,12 @@ class Conn extends Peer {
   }
 }
 
-export class HttpServer {
-  readonly backend: string;
-  readonly address: [string, number];
+export class HttpServer extends ServerFrame<Conn> {
   readonly name: string;
   readonly maxConnections: number;
   readonly requestTimeoutMs: number;
   readonly keepAliveTimeoutMs: number;
   readonly maxHeaderBytes: number;
-  readonly #sel: BaseSelector<Conn | null>;
-  readonly #loop: ServeLoop<Conn | null>;
-  readonly #listener: Listener;
-  readonly #acceptor: Acceptor<Conn | null>;
-  readonly #peers: PeerSet<Conn>;
   readonly #sweep: Sweep;
   readonly #log: (e: HttpEvent) => void;
   readonly #accessLog: ((line: string) => void) | undefined;
@@ -142,59 +135,37 @@ export class HttpServer {
   readonly stats: HttpSummary = { connections: 0, peakConnections: 0, refused: 0, evicted: 0, requests: 0, statuses: {}, bytesIn: 0, bytesOut: 0 };
 
   constructor(opts: HttpOptions = {}) {
+    const log = opts.log ?? (() => {});
+    super({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8803, backend: opts.backend, onAcceptEvent: log });
     this.name = opts.name ?? 'iomux';
     this.maxConnections = opts.maxConnections ?? 1000;
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 10000;
     this.keepAliveTimeoutMs = opts.keepAliveTimeoutMs ?? 5000;
     this.maxHeaderBytes = opts.maxHeaderBytes ?? 8192;
-    this.#log = opts.log ?? (() => {});
+    this.#log = log;
     this.#accessLog = opts.accessLog;
-    this.#sel = openSelector<Conn | null>(opts.backend);
-    this.backend = this.#sel.backend;
-    this.#loop = new ServeLoop(this.#sel, { onReady: (ready) => this.#dispatch(ready), afterBatch: () => this.#flushAll() });
-    this.#peers = new PeerSet<Conn>(this.#sel, (c) => {
-      if (c.counted) this.#open--;
-      else this.#refusing--;
-    });
-    this.#sweep = new Sweep(this.#loop, () => this.#checkTimers());
-    try {
-      this.#listener = listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8803 });
-    } catch (err) {
-      this.#sel.close();
-      throw err;
-    }
-    this.#acceptor = new Acceptor(this.#loop, this.#listener.sock, null, (sock, peer) => this.#admit(sock, peer), { onEvent: (e) => this.#log(e) });
-    this.address = this.#listener.address as [string, number];
+    this.#sweep = new Sweep(this.loop, () => this.#checkTimers());
+  }
+
+  protected onDrop(c: Conn): void {
+    if (c.counted) this.#open--;
+    else this.#refusing--;
   }
 
   /** Runs until the signal aborts, then closes everything and returns the totals. */
   async serve(signal?: AbortSignal): Promise<HttpSummary> {
     try {
-      await this.#loop.run(signal);
+      await this.loop.run(signal);
     } finally {
       this.close();
     }
-    this.stats.bytesOut = this.#peers.bytesOut;
+    this.stats.bytesOut = this.peers.bytesOut;
     return { ...this.stats, statuses: { ...this.stats.statuses } };
   }
 
-  /** Closes every socket and the selector. Idempotent. */
-  close(): void {
-    this.#peers.dropAll();
-    this.#listener.close();
-    this.#sel.close();
-  }
-
-  #dispatch(ready: Ready<Conn | null>): void {
-    for (const [key, mask] of ready) {
-      const c = key.data;
-      if (c === null) {
-        this.#acceptor.onReady();
-        continue;
-      }
-      if (!c.gone && (mask & EVENT_READ) !== 0) this.#readFrom(c);
-      if ((mask & EVENT_WRITE) !== 0) this.#peers.markDirty(c);
-    }
+  protected onPeerReady(c: Conn, mask: number): void {
+    if (!c.gone && (mask & EVENT_READ) !== 0) this.#readFrom(c);
+    if ((mask & EVENT_WRITE) !== 0) this.peers.markDirty(c);
   }
 
   #deadline(at: number): void {
@@ -204,7 +175,7 @@ export class HttpServer {
   // The table is full: close the oldest connection that has not completed a request (in
   // admission order, which the peer set keeps), so slow or idle newcomers cannot hold every slot.
   #evictOne(): boolean {
-    for (const c of this.#peers.all) {
+    for (const c of this.peers.all) {
       if (c.counted && c.requests === 0 && c.phase === Phase.Open && c.out.size === 0) {
         this.stats.evicted++;
         this.#log({ event: 'evicted', peer: c.peer, reason: 'connection table full; no request completed yet' });
@@ -215,7 +186,7 @@ export class HttpServer {
     return false;
   }
 
-  #admit(sock: Socket, address: Address): void {
+  protected admit(sock: Socket, address: Address): void {
     const peer = formatAddress(address);
     const now = performance.now();
     if (this.#open >= this.maxConnections) this.#evictOne();
@@ -227,7 +198,7 @@ export class HttpServer {
       return;
     }
     const c = new Conn(sock, peer, counted, this.maxHeaderBytes, now);
-    const refused = this.#peers.add(c, EVENT_READ);
+    const refused = this.peers.add(c, EVENT_READ);
     if (refused) {
       this.stats.refused++;
       this.#log({ event: 'refused', peer, reason: refused.message });
@@ -247,13 +218,8 @@ export class HttpServer {
   }
 
   #readFrom(c: Conn): void {
-    let n: number | null;
-    try {
-      n = c.sock.recvInto(this.#recvBuf);
-    } catch (err) {
-      if (!isPeerGone(err)) throw err;
-      return this.#drop(c);
-    }
+    const n = receive(c.sock, this.#recvBuf);
+    if (n === 'gone') return this.#drop(c);
     if (n === null) return;
     if (n === 0) {
       // The client finished sending. Answers already queued still go out (a
@@ -314,7 +280,7 @@ export class HttpServer {
       this.#answer(c, { ...req, keepAlive: false });
       return;
     }
-    this.#peers.queue(c, CONTINUE);
+    this.peers.queue(c, CONTINUE);
   }
 
   /** Status, body and extra headers for a request, from its method and target alone. */
@@ -371,8 +337,8 @@ export class HttpServer {
     if (close) head += 'Connection: close\r\n';
     else if (req !== undefined && req.minor === 0) head += 'Connection: keep-alive\r\n';
     head += '\r\n';
-    this.#peers.queue(c, Buffer.from(head, 'latin1'));
-    if (req?.method !== 'HEAD') this.#peers.queue(c, payload);
+    this.peers.queue(c, Buffer.from(head, 'latin1'));
+    if (req?.method !== 'HEAD') this.peers.queue(c, payload);
     this.stats.statuses[status] = (this.stats.statuses[status] ?? 0) + 1;
     this.#accessLog?.(this.#logLine(c, req, status, req?.method === 'HEAD' ? 0 : payload.length));
     if (close) {
@@ -381,8 +347,8 @@ export class HttpServer {
     }
   }
 
-  #flushAll(): void {
-    this.#peers.flushDirty((c, done, sent) => {
+  protected afterBatch(): void {
+    this.peers.flushDirty((c, done, sent) => {
       if (done === null) return this.#drop(c);
       const now = performance.now();
       if (sent > 0) c.sendProgress = now;
@@ -420,13 +386,13 @@ export class HttpServer {
   }
 
   #setEvents(c: Conn, events: number): void {
-    this.#peers.setEvents(c, events);
+    this.peers.setEvents(c, events);
   }
 
   // The deadline sweep: request, send, keep-alive and linger timeouts.
   #checkTimers(): void {
     const now = performance.now();
-    for (const c of [...this.#peers.all]) {
+    for (const c of [...this.peers.all]) {
       if (c.phase === Phase.Lingering) {
         if (now >= c.lingerUntil) this.#drop(c);
         else this.#deadline(c.lingerUntil);
@@ -460,7 +426,7 @@ export class HttpServer {
   }
 
   #drop(c: Conn): void {
-    this.#peers.drop(c);
+    this.peers.drop(c);
   }
 
   // Common log format: host ident authuser [date] "request line" status bytes.

@@ -1,7 +1,7 @@
 // `iomux http`: the tiny HTTP/1.1 server. See http-server.ts for how it works;
 // flags, help, signals and exit codes are ../toolkit/cli.ts.
 import { describeAccept } from '../toolkit/accept';
-import { stoppedHead, summaryText, type CommandSpec } from '../toolkit/cli';
+import { serverFlags, serverOptions, stoppedHead, summaryText, type CommandSpec } from '../toolkit/cli';
 import { formatAddress } from '../toolkit/listen';
 import { HttpServer, type HttpEvent } from './http-server';
 
@@ -20,27 +20,21 @@ over-long request target 414, oversized heads 431, unsupported transfer codings
 When every connection slot is taken, the oldest connection that has not completed
 a request is closed to make room; if all have, the newcomer gets 503.`,
   flags: {
-    host: { type: 'string', help: 'address to listen on (default 127.0.0.1)' },
-    port: { type: 'port', help: 'port (default 8803; 0 picks a free one)' },
-    backend: { type: 'backend', help: "the selector (default: the platform's best)" },
+    ...serverFlags(8803),
     name: { type: 'string', help: 'what GET /name answers (default "iomux")' },
     'max-connections': { type: 'int', min: 1, help: 'connections served at once (default 1000)' },
     'request-timeout': { type: 'duration', help: "from a request's first byte to its last (default\n10s); a slower client gets 408 and is closed" },
     'keepalive-timeout': { type: 'duration', help: 'idle persistent connections are closed after this\n(default 5s)' },
     'max-header-size': { type: 'size', min: 1, help: 'request line + headers (default 8KiB); more: 431' },
     log: { type: 'bool', help: 'access log: one line per request on stdout (common log\nformat); off by default' },
-    json: { type: 'bool', help: 'JSON lines on stdout instead of text (events, summary)' },
   },
   epilog: 'The first line printed is the bound address ("listening on http://HOST:PORT/",\n' +
     'or {"event":"listening",...} with --json). SIGINT/SIGTERM stop the server and\n' +
     'print a summary (connections, requests, statuses).\n',
   async run({ values: v }, ctx) {
-    const json = v.json === true;
-    const out = (obj: object, text: string) => ctx.out(json ? JSON.stringify(obj) : text);
+    const out = ctx.event;
     const server = new HttpServer({
-      host: v.host as string | undefined,
-      port: v.port as number | undefined,
-      backend: v.backend as string | undefined,
+      ...serverOptions(v),
       name: v.name as string | undefined,
       maxConnections: v['max-connections'] as number | undefined,
       requestTimeoutMs: v['request-timeout'] as number | undefined,

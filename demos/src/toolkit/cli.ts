@@ -171,6 +171,8 @@ export interface RunContext {
   signal: AbortSignal;
   /** Writes one line to stdout, whole (a summary before exit is never lost). */
   out(line: string): void;
+  /** One event on stdout: `obj` as a JSON line with --json, else `text`. */
+  event(obj: object, text: string): void;
 }
 
 export interface CommandSpec {
@@ -233,7 +235,12 @@ export async function runCommand(cmd: CommandSpec, argv: string[]): Promise<numb
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    return await cmd.run(parsed, { signal: ac.signal, out: (line) => say(1, `${line}\n`) });
+    const json = parsed.values.json === true;
+    return await cmd.run(parsed, {
+      signal: ac.signal,
+      out: (line) => say(1, `${line}\n`),
+      event: (obj, text) => say(1, `${json ? JSON.stringify(obj) : text}\n`),
+    });
   } catch (err) {
     if (err instanceof UsageError || err instanceof RangeError) return usageFailure(cmd.name, err.message);
     say(2, `iomux ${cmd.name}: ${(err as Error)?.message ?? String(err)}\n`);
@@ -256,4 +263,19 @@ export function summaryText(head: string, rows: Array<[string, string | number]>
 /** "stopped by SIGTERM" / "stopped": the head of a server's summary. */
 export function stoppedHead(signal: AbortSignal, what: string): string {
   return `stopped${signal.aborted ? ` by ${String(signal.reason)}` : ''}: ${what}`;
+}
+
+/** The flags every server takes: where to listen, the backend, JSON output. */
+export function serverFlags(defaultPort: number): FlagTable {
+  return {
+    host: { type: 'string', help: 'address to listen on (default 127.0.0.1)' },
+    port: { type: 'port', help: `TCP port (default ${defaultPort}; 0 picks a free one)` },
+    backend: { type: 'backend', help: "the selector (default: DefaultSelector, the platform's best;\nthe IOMUX_BACKEND environment variable also works)" },
+    json: { type: 'bool', help: 'JSON lines on stdout instead of text' },
+  };
+}
+
+/** Those flags' values, as the servers' options take them. */
+export function serverOptions(v: FlagValues): { host?: string; port?: number; backend?: string } {
+  return { host: v.host as string | undefined, port: v.port as number | undefined, backend: v.backend as string | undefined };
 }

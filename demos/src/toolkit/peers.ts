@@ -5,6 +5,9 @@
 import type { BaseSelector, Socket } from 'iomux';
 import { SendQueue } from './send-queue';
 
+/** A connection closed at once: over a cap, or refused by the selector (select: fd >= FD_SETSIZE). */
+export type RefusedEvent = { event: 'refused'; peer: string; reason: string };
+
 export class Peer {
   readonly out = new SendQueue();
   /** The events registered for it now. */
@@ -21,6 +24,16 @@ export class Peer {
 export function isPeerGone(err: unknown): boolean {
   const code = (err as { code?: unknown })?.code;
   return code === 'ECONNRESET' || code === 'EPIPE' || code === 'ETIMEDOUT' || code === 'ENOTCONN' || code === 'EHOSTUNREACH';
+}
+
+/** Bytes received into buf (0: the peer's EOF), null: nothing yet, 'gone': reset or the like. */
+export function receive(sock: Socket, buf: Buffer): number | null | 'gone' {
+  try {
+    return sock.recvInto(buf);
+  } catch (err) {
+    if (!isPeerGone(err)) throw err;
+    return 'gone';
+  }
 }
 
 export class PeerSet<C extends Peer> {
