@@ -3,6 +3,7 @@
 // limit, the room cap, and the eviction of a client that never reads.
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
+import * as net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LineSplitter, type LineEvent } from '../src/toolkit/lines';
 import { LineClient, killDemos, startDemo, type Demo } from './fixtures/demo-proc';
@@ -100,6 +101,50 @@ describe('iomux chat', () => {
     expect(code).toBe(0);
     expect(summary).toMatchObject({ clientsServed: 3, messages: 2, evicted: 0 });
     await py.waitLine(/^(\* the server is shutting down|#eof)$/);
+  });
+
+  it('control characters and escape sequences from one client never reach another terminal', async () => {
+    const demo = await startDemo('chat');
+    const a = await join(demo);
+    // The receiver's raw bytes, not lines: nothing may be lost in decoding.
+    const raw: Buffer[] = [];
+    const b = net.connect(demo.port, '127.0.0.1');
+    b.on('data', (d) => raw.push(d));
+    await a.waitLine(/^\* guest\d+ joined$/);
+    const evil = [
+      'red \x1b[31mALERT\x1b[0m done', // CSI (SGR)
+      'title \x1b]0;pwned\x07 set', // OSC, BEL-terminated
+      'clear \x1b[2J\x1b[H screen', // CSI erase + home
+      'bell\x07 back\x08\x08space nul\x00 del\x7f', // C0 and DEL
+      'c1 \u009b31m csi \u0085 nel', // C1 controls (UTF-8 encoded)
+      'esc alone \x1bc reset',
+      'tab\tstays',
+    ];
+    for (const line of evil) a.send(`${line}\n`);
+    a.send('last\n');
+    const text = await new Promise<string>((resolve) => {
+      const check = () => {
+        const t = Buffer.concat(raw).toString('utf8');
+        if (t.includes(': last\n')) resolve(t);
+        else setTimeout(check, 20);
+      };
+      check();
+    });
+    b.destroy();
+    // Only printable text, tabs and the newlines that end lines.
+    expect(text).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
+    const got = text.split('\n').filter((l) => l.startsWith('guest'));
+    expect(got).toEqual([
+      'guest1: red ALERT done',
+      'guest1: title  set',
+      'guest1: clear  screen',
+      'guest1: bell backspace nul del',
+      'guest1: c1  csi  nel',
+      'guest1: esc alone  reset',
+      'guest1: tab\tstays',
+      'guest1: last',
+    ]);
+    expect((await demo.stop()).code).toBe(0);
   });
 
   it('/nick renames (validated and unique), /who lists, /quit says bye, closes and tells the room', async () => {
