@@ -42,7 +42,7 @@ pkg="$stage/node_modules/iomux"
 mkdir -p "$pkg/node_modules" "$stage/demos"
 cp -r package.json dist prebuilds "$pkg/"
 cp -r node_modules/node-gyp-build "$pkg/node_modules/"
-cp -r demos/dist/servers demos/dist/common "$stage/demos/"
+cp -r demos/dist/servers demos/dist/toolkit "$stage/demos/"
 cp scripts/platform/windows-smoke.js "$stage/smoke.js"
 
 export WINEPREFIX="$cache/prefix" WINEDEBUG=-all
