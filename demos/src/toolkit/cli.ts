@@ -98,7 +98,7 @@ function reword(err: Error & { code?: string }): string {
       return `unknown option ${flag ?? err.message}`;
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
       return /argument missing/.test(err.message) || /requires an argument/.test(err.message) || /ambiguous/.test(err.message)
-        ? `${flag?.replace(/^-[^-].*/, flag) ?? 'an option'} needs a value`
+        ? `${flag ?? 'an option'} needs a value`
         : `${flag ?? 'an option'} takes no value`;
     case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
       return `unexpected argument ${JSON.stringify(/'([^']*)'/.exec(err.message)?.[1] ?? '')}`;
@@ -242,7 +242,7 @@ export async function runCommand(cmd: CommandSpec, argv: string[]): Promise<numb
       event: (obj, text) => say(1, `${json ? JSON.stringify(obj) : text}\n`),
     });
   } catch (err) {
-    if (err instanceof UsageError || err instanceof RangeError) return usageFailure(cmd.name, err.message);
+    if (err instanceof UsageError) return usageFailure(cmd.name, err.message);
     say(2, `iomux ${cmd.name}: ${(err as Error)?.message ?? String(err)}\n`);
     if (process.env.IOMUX_DEBUG) say(2, `${(err as Error)?.stack}\n`);
     return EXIT_FAILURE;
