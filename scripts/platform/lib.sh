@@ -64,7 +64,7 @@ platform_node() {
   echo "$dir/$exe"
 }
 
-# A copy of the tracked tree plus dist/ and prebuilds/, with the platform's
+# A copy of the tracked tree plus dist/, demos/dist/ and prebuilds/, with the platform's
 # node_modules from the lockfile (no install scripts: nothing is built).
 stage_tree() {
   local platform="$1" os cpu
@@ -72,10 +72,30 @@ stage_tree() {
   local stage; stage="$(mktemp -d "${TMPDIR:-/tmp}/iomux-$platform.XXXXXX")"
   git -C "$root" ls-files -z | (cd "$root" && tar --null -T - -cf - 2>/dev/null) | tar xf - -C "$stage"
   cp -r "$root/dist" "$root/prebuilds" "$stage/"
+  [ ! -d "$root/demos/dist" ] || cp -r "$root/demos/dist" "$stage/demos/"
   (cd "$stage" && npm ci --os="$os" --cpu="$cpu" --libc=glibc --ignore-scripts --prefer-offline --no-audit --no-fund >"$stage/npm-ci.log" 2>&1) \
     || { cat "$stage/npm-ci.log" >&2; echo "platform: npm ci for $platform failed" >&2; return 1; }
   [ ! -e "$stage/build" ] || { echo "platform: the stage has a build/ directory" >&2; return 1; }
+  [ "$platform" != win32-x64 ] || use_rollup_wasm "$stage"
   echo "$stage"
+}
+
+# Under wine, rollup's native win32 binary does not load: it imports
+# bcryptprimitives.dll (ProcessPrng), which Debian 12's wine 8 does not have.
+# Vite (under vitest) then gets rollup's WebAssembly build, the same version
+# from the npm registry, in the win32 stage only.
+use_rollup_wasm() {
+  local stage="$1" ver
+  ver="$(node -p "require('$stage/node_modules/rollup/package.json').version")"
+  local dir="$cache/rollup-wasm-node-$ver"
+  if [ ! -f "$dir/package.json" ]; then
+    local tmp; tmp="$(mktemp -d)"
+    (cd "$tmp" && npm pack --silent "@rollup/wasm-node@$ver" >/dev/null)
+    tar xzf "$tmp"/rollup-wasm-node-*.tgz -C "$tmp"
+    rm -rf "$dir"; mv "$tmp/package" "$dir"; rm -rf "$tmp"
+  fi
+  rm -rf "$stage/node_modules/rollup"
+  cp -r "$dir" "$stage/node_modules/rollup"
 }
 
 # A Linux path as the Windows program sees it under wine (Z: is /).

@@ -44,7 +44,7 @@ pids=()
 build_linux x64 "" & pids+=($!)
 build_linux arm64 aarch64-linux-gnu- & pids+=($!)
 PREBUILD_ARMV=7 build_linux arm arm-linux-gnueabihf- --tag-armv & pids+=($!)
-bash scripts/build-win.sh > "$work/win.log" 2>&1 & pids+=($!)
+bash scripts/platform/build-win.sh > "$work/win.log" 2>&1 & pids+=($!)
 failed=0
 for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
 [ $failed -eq 0 ] || { cat "$work/win.log" >&2; exit 1; }

