@@ -112,7 +112,7 @@ run_node() {
     linux-arm64) (cd "$dir" && PATH="$bindir:$PATH" QEMU_LD_PREFIX=/usr/aarch64-linux-gnu "$node_bin" "$@") ;;
     linux-arm) (cd "$dir" && PATH="$bindir:$PATH" QEMU_LD_PREFIX=/usr/arm-linux-gnueabihf "$node_bin" "$@") ;;
     win32-x64)
-      export WINEPREFIX="$cache/wine-prefix" WINEDEBUG=-all
+      export WINEPREFIX="$cache/prefix" WINEDEBUG=-all  # shared with windows-smoke.sh (IOMUX_WIN_CACHE)
       if [ ! -f "$WINEPREFIX/.iomux-win10" ]; then
         timeout 300 wine winecfg -v win10 >/dev/null 2>&1 || true
         touch "$WINEPREFIX/.iomux-win10"

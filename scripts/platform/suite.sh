@@ -32,10 +32,16 @@ for f in "$@"; do
   case "$f" in demos/*) demo_files+=("${f#demos/}") ;; *) lib_files+=("$f") ;; esac
 done
 
+# Emulated node starts child processes in seconds, not milliseconds: limits on
+# waiting for a process (and vitest's per-test limit) are this many times longer.
+export IOMUX_TEST_TIME_SCALE="${IOMUX_TEST_TIME_SCALE:-6}"
+limit=$((30000 * IOMUX_TEST_TIME_SCALE))
+
 # run_package DIR RESULTS FILES...: vitest in DIR, results as JSON.
 run_package() {
   local dir="$1" results="$2"; shift 2
   run_node "$platform" "$node_bin" "$dir" "$(host_path "$platform" "$stage/node_modules/vitest/vitest.mjs")" run \
+    --testTimeout=$limit --hookTimeout=$limit \
     --reporter=default --reporter=json --outputFile.json="$(host_path "$platform" "$results")" "$@"
 }
 
