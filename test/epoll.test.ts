@@ -22,6 +22,7 @@ import {
   socketpair,
 } from '../src/ts/index';
 import { FdBag, isOpen, readFd, timed, writeFd } from './fixtures/lowlevel';
+import { TIME_SCALE } from './time-scale';
 
 const root = path.resolve(__dirname, '..');
 const bag = new FdBag();
@@ -129,7 +130,7 @@ describe('Epoll lifecycle', () => {
       ep.close();
       try { fs.fstatSync(3); out.open = true; } catch (err) { out.open = false; out.code = err.code; }
       console.log(JSON.stringify(out));
-    `], { stdio: ['ignore', 'pipe', 'pipe', e.fileno()], encoding: 'utf8', timeout: 20000 });
+    `], { stdio: ['ignore', 'pipe', 'pipe', e.fileno()], encoding: 'utf8', timeout: 20000 * TIME_SCALE });
     expect(child.status, child.stderr).toBe(0);
     const out = JSON.parse(child.stdout);
     // The child's fd 3 is a duplicate of ours; the registration is shared.

@@ -16,6 +16,7 @@ import {
   socketpair,
 } from '../src/ts/index';
 import { openFds } from './fixtures/lowlevel';
+import { TIME_SCALE } from './time-scale';
 
 const root = path.resolve(__dirname, '..');
 const fdsBefore = openFds();
@@ -315,7 +316,7 @@ describe('the process survives', () => {
       e.poll(0);
       e.close();
       console.log('survived', n);
-    `], { encoding: 'utf8', timeout: 20000 });
+    `], { encoding: 'utf8', timeout: 20000 * TIME_SCALE });
     expect(out.signal).toBeNull();
     expect(out.status, out.stderr).toBe(0);
     expect(out.stdout).toMatch(/^survived \d+/);

@@ -34,7 +34,7 @@ describe('packed tarball', () => {
   const files: string[] = pack.files.map((f: { path: string }) => f.path);
 
   it('holds the addon sources, the compiled library and its declarations', () => {
-    for (const f of ['package.json', 'binding.gyp', 'dist/index.js', 'dist/index.d.ts', 'src/native/module.cc']) expect(files).toContain(f);
+    for (const f of ['package.json', 'binding.gyp', 'install.js', 'dist/index.js', 'dist/index.d.ts', 'src/native/module.cc']) expect(files).toContain(f);
   });
 
   it('holds no demo, crawler, example, test or script file', () => {

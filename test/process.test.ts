@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AF_INET, AF_UNIX, Epoll, EpollSelector, EVENT_READ, PollSelector, SelectSelector, Socket, close, pipe, socketpair } from '../src/ts/index';
 import { openFds } from './fixtures/lowlevel';
+import { TIME_SCALE } from './time-scale';
 
 const fixtures = path.join(__dirname, 'fixtures');
 
@@ -159,7 +160,7 @@ describe('close-on-exec', () => {
         }
         // ...and a child really does not get them. ls opens no sockets, pipes or epoll sets of its own.
         const targets = new Set(ours.map((fd) => fs.readlinkSync(`/proc/self/fd/${fd}`)));
-        const ls = spawnSync('ls', ['-l', '/proc/self/fd'], { encoding: 'utf8', timeout: 10000 });
+        const ls = spawnSync('ls', ['-l', '/proc/self/fd'], { encoding: 'utf8', timeout: 10000 * TIME_SCALE });
         expect(ls.status, ls.stderr).toBe(0);
         const inherited = ls.stdout
           .split('\n')
@@ -167,7 +168,7 @@ describe('close-on-exec', () => {
           .filter((t): t is string => t !== undefined && (targets.has(t) || t.startsWith('anon_inode:')));
         expect(inherited).toEqual([]);
         // The same through a node child, which lists everything it was given.
-        const node = spawnSync(process.execPath, [path.join(fixtures, 'cloexec-child.js')], { encoding: 'utf8', timeout: 10000 });
+        const node = spawnSync(process.execPath, [path.join(fixtures, 'cloexec-child.js')], { encoding: 'utf8', timeout: 10000 * TIME_SCALE });
         expect(node.status, node.stderr).toBe(0);
         const seen = Object.values(JSON.parse(node.stdout) as Record<string, string>);
         expect(seen.filter((t) => targets.has(t) && !t.startsWith('anon_inode:'))).toEqual([]);
@@ -188,7 +189,7 @@ describe('close-on-exec', () => {
 
 describe('worker_threads', () => {
   it('loads in four workers at once, and workers that die with open fds leave none behind', () => {
-    const res = spawnSync(process.execPath, [path.join(fixtures, 'workers-child.js')], { encoding: 'utf8', timeout: 60000 });
+    const res = spawnSync(process.execPath, [path.join(fixtures, 'workers-child.js')], { encoding: 'utf8', timeout: 60000 * TIME_SCALE });
     expect(res.signal, res.stderr).toBeNull();
     expect(res.status, res.stderr).toBe(0);
     const out = JSON.parse(res.stdout) as {
@@ -219,7 +220,7 @@ describe('no leaks', () => {
   it('opening and closing 10,000 sockets leaves /proc/self/fd as it was; collected Epoll sets and selectors free their fds', () => {
     const res = spawnSync(process.execPath, ['--expose-gc', path.join(fixtures, 'leak-child.js')], {
       encoding: 'utf8',
-      timeout: 60000,
+      timeout: 60000 * TIME_SCALE,
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     expect(res.signal, res.stderr).toBeNull();

@@ -9,6 +9,7 @@ import {
   AbortError, EVENT_READ, EVENT_WRITE, EpollSelector, PollSelector, SO_LINGER, SO_RCVBUF, SO_SNDBUF, SOL_SOCKET,
   SelectSelector, Socket, socketpair, type BaseSelector,
 } from '../src/ts/index';
+import { TIME_SCALE } from './time-scale';
 
 const root = path.resolve(__dirname, '..');
 const BACKENDS = [
@@ -24,7 +25,7 @@ function runChild(script: string, timeout = 20000, nodeArgs: string[] = []): Pro
   const code = `const io = require(${JSON.stringify(root)});\n${script}`;
   const t0 = performance.now();
   return new Promise((resolve) => {
-    execFile(process.execPath, [...nodeArgs, '-e', code], { encoding: 'utf8', timeout }, (error, out, err) => {
+    execFile(process.execPath, [...nodeArgs, '-e', code], { encoding: 'utf8', timeout: timeout * TIME_SCALE }, (error, out, err) => {
       const e = error as (NodeJS.ErrnoException & { code?: unknown; signal?: string }) | null;
       resolve({
         code: e ? (typeof e.code === 'number' ? e.code : null) : 0,

@@ -137,11 +137,12 @@ describe('select() xlist', () => {
     // Python's socket module can send MSG_OOB; iomux's send() has no flags.
     const py = spawnSync('python3', ['-c', `
 import socket
+import { TIME_SCALE } from './time-scale';
 s = socket.create_connection(('127.0.0.1', ${port}))
 s.send(b'a')
 s.send(b'!', socket.MSG_OOB)
 s.close()
-`], { encoding: 'utf8', timeout: 10000 });
+`], { encoding: 'utf8', timeout: 10000 * TIME_SCALE });
     expect(py.error, String(py.error)).toBeUndefined();
     expect(py.status, py.stderr).toBe(0);
     const [conn] = srv.accept()!;

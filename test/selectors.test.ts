@@ -12,6 +12,7 @@ import {
   SO_LINGER, SO_RCVBUF, SO_SNDBUF, SOL_SOCKET, Socket, close as closeFd, pipe, socketpair,
   type BaseSelector, type FileLike,
 } from '../src/ts/index';
+import { TIME_SCALE } from './time-scale';
 
 const BACKENDS = [
   ['select', SelectSelector],
@@ -518,7 +519,7 @@ describe('DefaultSelector', () => {
     const env = { ...process.env };
     if (value === undefined) delete env.IOMUX_BACKEND;
     else env.IOMUX_BACKEND = value;
-    const out = execFileSync(process.execPath, ['-e', script], { env, encoding: 'utf8', timeout: 15000 });
+    const out = execFileSync(process.execPath, ['-e', script], { env, encoding: 'utf8', timeout: 15000 * TIME_SCALE });
     return JSON.parse(out.trim()) as Record<string, unknown>;
   }
 

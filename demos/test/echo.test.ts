@@ -11,6 +11,7 @@ import {
   BIN, collect, connect, firstDifference, killServer, prng, randomPayload, rssKiB, ServerProcess, sleep, spawnNode,
   startEcho, writeFragmented, ROOT,
 } from './fixtures/echo-harness';
+import { TIME_SCALE } from './fixtures/time-scale';
 
 const BACKENDS = ['select', 'poll', 'epoll'] as const;
 const PY_CLIENT = path.join(ROOT, 'test/fixtures/echo_client.py');
@@ -36,7 +37,7 @@ async function client(target: number | string): Promise<net.Socket> {
 
 function python(target: string, size: number, seed: number): Promise<{ sent: number; received: number; equal: boolean; first_diff: number }> {
   return new Promise((resolve, reject) => {
-    execFile('python3', [PY_CLIENT, target, String(size), String(seed)], { timeout: 25_000 }, (err, stdout, stderr) => {
+    execFile('python3', [PY_CLIENT, target, String(size), String(seed)], { timeout: 25_000 * TIME_SCALE }, (err, stdout, stderr) => {
       if (err) reject(new Error(`${err.message}\n${stderr}`));
       else resolve(JSON.parse(stdout));
     });
@@ -224,7 +225,7 @@ describe('iomux echo: options', () => {
   it('--help exits 0; a bad option, backend or duration exits 2 with a message', async () => {
     const run = (args: string[]) =>
       new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-        execFile(process.execPath, [BIN, 'echo', ...args], { cwd: ROOT, timeout: 10_000 }, (e, out, err) =>
+        execFile(process.execPath, [BIN, 'echo', ...args], { cwd: ROOT, timeout: 10_000 * TIME_SCALE }, (e, out, err) =>
           resolve({ code: e ? (e.code as number) : 0, out, err }));
       });
     const help = await run(['--help']);

@@ -9,6 +9,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   collect, connect, firstDifference, killServer, prng, randomPayload, ROOT, ServerProcess, spawnNode, writeFragmented,
 } from './fixtures/echo-harness';
+import { TIME_SCALE } from './fixtures/time-scale';
 
 const DIST = path.join(ROOT, 'dist/examples');
 const PY_CLIENT = path.join(ROOT, 'test/fixtures/echo_client.py');
@@ -28,7 +29,7 @@ afterEach(async () => {
 
 function runClient(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(DIST, '01-blocking-client.js'), ...args], { cwd: ROOT, timeout: 15_000 }, (err, stdout, stderr) =>
+    execFile(process.execPath, [path.join(DIST, '01-blocking-client.js'), ...args], { cwd: ROOT, timeout: 15_000 * TIME_SCALE }, (err, stdout, stderr) =>
       resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }));
   });
 }
@@ -98,7 +99,7 @@ for (const name of SERVERS) {
       expect(results.every(Boolean)).toBe(true);
 
       const py = await new Promise<any>((resolve, reject) =>
-        execFile('python3', [PY_CLIENT, `127.0.0.1:${port}`, '2000000', '9', 'no-half-close'], { timeout: 25_000 }, (err, out, errOut) =>
+        execFile('python3', [PY_CLIENT, `127.0.0.1:${port}`, '2000000', '9', 'no-half-close'], { timeout: 25_000 * TIME_SCALE }, (err, out, errOut) =>
           err ? reject(new Error(`${err.message}\n${errOut}`)) : resolve(JSON.parse(out))));
       expect(py).toMatchObject({ equal: true, sent: 2_000_000, received: 2_000_000 });
 

