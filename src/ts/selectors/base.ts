@@ -1,7 +1,7 @@
 // The shared bookkeeping of every selector (CPython's _BaseSelectorImpl): keys by
 // fd, argument checks, the result array, selectAsync. Each backend subclass
 // only says which native interest set it talks to.
-import { type NativeSet, type Timeout } from '../binding';
+import { type AsyncCallback, type NativeSet, type Timeout } from '../binding';
 import { AbortError, iomuxError } from '../errors';
 import { toFd, type FileLike } from '../filelike';
 import { ResultsBuffer } from '../interest';
@@ -109,7 +109,11 @@ export abstract class BaseSelector<T = unknown> {
 
   select(timeoutMs?: Timeout): Ready<T> {
     this.#checkOpen();
-    const n = this.native.wait(timeoutMs);
+    return this.#collect(this.native.wait(timeoutMs));
+  }
+
+  // The ready keys of the first n pairs in the results array.
+  #collect(n: number): Ready<T> {
     const a = this.results.array;
     const byFd = this.#byFd;
     const ready: Ready<T> = [];
@@ -186,10 +190,10 @@ export abstract class BaseSelector<T = unknown> {
   }
 
   // Static, so the callback closes over the WeakRef only, never over `this`.
-  static #weakWake(ref: WeakRef<BaseSelector<unknown>>): (seq: number) => void {
-    return (seq) => {
+  static #weakWake(ref: WeakRef<BaseSelector<unknown>>): AsyncCallback {
+    return (seq, count, error) => {
       const sel = ref.deref();
-      if (sel !== undefined) sel.#wake(seq);
+      if (sel !== undefined) sel.#wake(seq, count, error);
     };
   }
 
@@ -198,19 +202,14 @@ export abstract class BaseSelector<T = unknown> {
     this.native.arm(this.#onWake, p.seq);
   }
 
-  // Native says something may be ready: collect with a zero-timeout select.
-  #wake(seq: number): void {
+  // Native collected `count` pairs into the results array (and is disarmed).
+  #wake(seq: number, count: number, error: Error | undefined): void {
     const p = this.#pending;
     if (!p || p.seq !== seq) return;
-    this.native.done();
-    let ready: Ready<T>;
-    try {
-      ready = this.select(0);
-    } catch (err) {
-      this.#settle((q) => q.reject(err));
-      return;
-    }
-    if (ready.length > 0) this.#settle((q) => q.resolve(ready));
+    if (error !== undefined) return this.#settle((q) => q.reject(error), true);
+    const ready = this.#collect(count);
+    // Pairs of fds unregistered meanwhile are dropped; if none is left, wait again.
+    if (ready.length > 0) this.#settle((q) => q.resolve(ready), true);
     else this.#arm(p);
   }
 
@@ -229,12 +228,13 @@ export abstract class BaseSelector<T = unknown> {
     }, Math.max(0, Math.min(Math.ceil(left), 0x7fffffff)));
   }
 
-  #settle(fn: (p: Pending<T>) => void): void {
+  // disarmed: native already stopped (it called back), so no cancel() crossing.
+  #settle(fn: (p: Pending<T>) => void, disarmed = false): void {
     const p = this.#pending;
     if (!p) return;
     this.#pending = undefined;
     waiting.delete(this);
-    this.native.cancel();
+    if (!disarmed) this.native.cancel();
     if (p.timer) clearTimeout(p.timer);
     if (p.signal && p.onAbort) p.signal.removeEventListener('abort', p.onAbort);
     fn(p);
