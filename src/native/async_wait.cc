@@ -32,6 +32,7 @@ struct AsyncEngine {
   bool job = false;           // (mu) a wait for the thread to do
   bool in_wait = false;       // (mu) the thread is blocked in BlockingWait
   bool posted = false;        // (mu) a result waits for the JS thread
+  bool wake_pending = false;  // (mu) the pipe was written since the last drain
   uint32_t job_seq = 0;       // (mu)
   uint32_t cancel_gen = 0;    // (mu)
   uint64_t set_gen = 1;       // (mu) bumped by every registration change
@@ -123,6 +124,12 @@ struct AsyncEngine {
     e->Call(n);
   }
 
+  // Wake a BlockingWait in progress (lock held).
+  void Poke() {
+    wake_pending = true;
+    sys::Wake(wake);
+  }
+
   // Hand the thread a wait (JS thread).
   void Post(uint32_t s) {
     {
@@ -145,7 +152,10 @@ struct AsyncEngine {
       for (;;) {
         // Drained under the lock before snapshotting: a change made after
         // this point writes to the pipe again and wakes the wait below.
-        sys::DrainWake(wake);
+        if (wake_pending) {
+          sys::DrainWake(wake);
+          wake_pending = false;
+        }
         if (stop || gen != cancel_gen) break;
         if (snap_gen != set_gen) {
           src->Snapshot();
@@ -183,6 +193,7 @@ struct AsyncEngine {
       stop = true;
       job = false;
       cancel_gen++;
+      wake_pending = true;
     }
     cv.notify_one();
     sys::Wake(wake);
@@ -303,7 +314,7 @@ void AsyncWait::Cancel() {
     std::lock_guard<std::mutex> g(e->mu);
     e->job = false;
     e->cancel_gen++;
-    if (e->in_wait) sys::Wake(e->wake);
+    if (e->in_wait) e->Poke();
   }
 }
 
@@ -315,7 +326,7 @@ void AsyncWait::Changed() {
   AsyncEngine* e = engine_;
   if (!e || kind_ != AsyncKind::kWaiterThread) return;
   e->set_gen++;
-  if (e->in_wait) sys::Wake(e->wake);
+  if (e->in_wait) e->Poke();
 }
 
 AsyncWait::Lock::Lock(AsyncWait& a)

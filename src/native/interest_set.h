@@ -241,13 +241,15 @@ class InterestSet : public Napi::ObjectWrap<InterestSet<Mech>>, public AsyncSour
     return out;
   }
 
-  // arm(callback, seq).
+  // arm(callback, seq, check?) -> count: with `check`, a zero-timeout wait
+  // first; if it finds something, its count (pairs written) and nothing armed.
   static napi_value ArmEntry(napi_env env, napi_callback_info cbi) {
-    size_t argc = 2;
-    napi_value argv[2];
+    size_t argc = 3;
+    napi_value argv[3];
     void* data = nullptr;
     napi_get_cb_info(env, cbi, &argc, argv, nullptr, &data);
     auto* self = static_cast<Self*>(data);
+    int n = 0;
     try {
       Napi::Env e(env);
       self->mech_.CheckOpen(e);
@@ -255,11 +257,37 @@ class InterestSet : public Napi::ObjectWrap<InterestSet<Mech>>, public AsyncSour
       napi_typeof(env, argv[0], &type);
       if (type != napi_function) ThrowTypeError(e, "callback must be a function");
       uint32_t seq = uint32_t(ParseInt(env, argv[1], "seq", 0, UINT32_MAX));
+      bool check = false;
+      if (argc > 2) napi_get_value_bool(env, argv[2], &check);  // anything but true: false
+      if (check) {
+        n = self->ZeroWait(e);
+        if (n > 0) return Int(env, n);
+      }
       self->async_.Arm(env, argv[0], seq);
     } catch (const Napi::Error& err) {
       err.ThrowAsJavaScriptException();
+      return nullptr;
     }
-    return nullptr;
+    return Int(env, 0);
+  }
+
+  // A zero-timeout wait on the JS thread; the results array is re-read only
+  // when there is something to write.
+  int ZeroWait(Napi::Env e) {
+    size_t max = results_.capacity();
+    if (max == 0) return 0;
+    int n = mech_.WaitOnce(0, max);
+    if (n < 0) {
+      if (errno == EINTR) return 0;
+      ThrowSystemError(e, errno, Mech::kWaitSyscall);
+    }
+    return n > 0 ? int(mech_.Collect(n, results_, std::min(max, results_.Refresh()))) : 0;
+  }
+
+  static napi_value Int(napi_env env, int v) {
+    napi_value out;
+    napi_create_int32(env, v, &out);
+    return out;
   }
 
   napi_env env_;

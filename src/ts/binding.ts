@@ -17,8 +17,11 @@ export interface NativeSet {
    * selectAsync: call back (on the main thread) once something is ready, with the
    * (fd, mask) pairs already in the results array: `count` of them, or -1 and the
    * error when the wait failed. The set is disarmed when the callback runs.
+   * With `check`, a zero-timeout wait comes first: if it finds pairs, they are
+   * in the results array, their count is returned and nothing is armed;
+   * otherwise (and without `check`) it arms and returns 0.
    */
-  arm(callback: AsyncCallback, seq: number): void;
+  arm(callback: AsyncCallback, seq: number, check?: boolean): number;
   /** Stop a pending arm(); its callback will not run. */
   cancel(): void;
   close(): void;

@@ -140,10 +140,12 @@ export abstract class BaseSelector<T = unknown> {
         if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('opts.signal must be an AbortSignal');
         if (this.#pending) throw iomuxError('ERR_IOMUX_BUSY', 'a selectAsync() is already pending on this selector');
         if (signal?.aborted) throw new AbortError(signal.reason);
-        const now = this.select(0);
         const finite = timeoutMs !== undefined && timeoutMs !== null && timeoutMs !== Infinity;
-        if (now.length > 0 || (finite && (timeoutMs as number) <= 0)) return resolve(now);
+        if (finite && (timeoutMs as number) <= 0) return resolve(this.select(0));
         const p: Pending<T> = { seq: 0, resolve, reject, signal, deadline: finite ? performance.now() + (timeoutMs as number) : Infinity };
+        // One crossing: native looks first (a zero-timeout wait) and arms only if nothing is ready.
+        const now = this.#arm(p, true);
+        if (now !== undefined) return resolve(now);
         this.#pending = p;
         waiting.add(this);
         if (finite) this.#startTimer(p);
@@ -151,7 +153,6 @@ export abstract class BaseSelector<T = unknown> {
           p.onAbort = () => this.#settle((q) => q.reject(new AbortError(signal.reason)));
           signal.addEventListener('abort', p.onAbort, { once: true });
         }
-        this.#arm(p);
       } catch (err) {
         // Undo only a wait this call started: a BUSY error must not orphan the pending one.
         if (this.#pending?.resolve === resolve) this.#settle((q) => q.reject(err));
@@ -197,9 +198,19 @@ export abstract class BaseSelector<T = unknown> {
     };
   }
 
-  #arm(p: Pending<T>): void {
+  // Arms the native wait for p; with `check`, what is ready already is
+  // returned instead (and nothing is armed).
+  #arm(p: Pending<T>, check: boolean): Ready<T> | undefined {
     p.seq = nextSeq = (nextSeq + 1) >>> 0 || 1;
-    this.native.arm(this.#onWake, p.seq);
+    if (check) {
+      const n = this.native.arm(this.#onWake, p.seq, true);
+      if (n === 0) return undefined;
+      const ready = this.#collect(n);
+      if (ready.length > 0) return ready;
+      // Only pairs of fds no key has (or masks no key asked for): wait for real.
+    }
+    this.native.arm(this.#onWake, p.seq, false);
+    return undefined;
   }
 
   // Native collected `count` pairs into the results array (and is disarmed).
@@ -210,7 +221,7 @@ export abstract class BaseSelector<T = unknown> {
     const ready = this.#collect(count);
     // Pairs of fds unregistered meanwhile are dropped; if none is left, wait again.
     if (ready.length > 0) this.#settle((q) => q.resolve(ready), true);
-    else this.#arm(p);
+    else this.#arm(p, false);
   }
 
   #startTimer(p: Pending<T>): void {
