@@ -67,7 +67,12 @@ struct AsyncEngine {
       argv[2] = SystemError(Napi::Env(env), -n, src ? src->ErrorSyscall() : "wait").Value();
       argc = 3;
     }
-    if (ok && napi_make_callback(env, context, recv, fn, argc, argv, &result) == napi_pending_exception) {
+    // While it runs (and the promise reactions after it), a re-arm may skip
+    // its first look: see AsyncWait::delivering().
+    if (owner) owner->delivering_ = true;
+    napi_status st = ok ? napi_make_callback(env, context, recv, fn, argc, argv, &result) : napi_generic_failure;
+    if (owner) owner->delivering_ = false;
+    if (st == napi_pending_exception) {
       napi_value err;
       if (napi_get_and_clear_last_exception(env, &err) == napi_ok) napi_fatal_exception(env, err);
     }
@@ -206,7 +211,10 @@ struct AsyncEngine {
     closing = true;
     StopThread();
     sys::CloseWake(&wake);  // now, not at OnClosed: close() leaves no fd behind at once
-    if (owner) owner->engine_ = nullptr;
+    if (owner) {
+      owner->engine_ = nullptr;
+      owner->delivering_ = false;
+    }
     owner = nullptr;
     armed = false;
     if (callback) {

@@ -77,6 +77,14 @@ class AsyncWait {
   // an old snapshot takes a new one; a ready list from an old one is re-collected.
   void Changed();
 
+  // True while a wake-up's callback (and the promise reactions it triggers)
+  // runs. A selector re-armed then has just been handed everything that was
+  // ready and its user has had the chance to consume it; an arm(check) skips
+  // the zero-timeout look: whatever is still (or newly) ready keeps the epoll
+  // fd readable (libuv watches it level-triggered) or returns the waiter
+  // thread's wait at once, so it is reported one loop turn later, not lost.
+  bool delivering() const { return delivering_; }
+
   // Held around changes to what Snapshot() reads (only once a thread exists).
   class Lock {
    public:
@@ -91,6 +99,7 @@ class AsyncWait {
   AsyncSource* source_;
   AsyncKind kind_;
   AsyncEngine* engine_ = nullptr;  // made on the first arm
+  bool delivering_ = false;
 };
 
 }  // namespace iomux

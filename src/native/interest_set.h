@@ -259,7 +259,7 @@ class InterestSet : public Napi::ObjectWrap<InterestSet<Mech>>, public AsyncSour
       uint32_t seq = uint32_t(ParseInt(env, argv[1], "seq", 0, UINT32_MAX));
       bool check = false;
       if (argc > 2) napi_get_value_bool(env, argv[2], &check);  // anything but true: false
-      if (check) {
+      if (check && !self->async_.delivering()) {
         n = self->ZeroWait(e);
         if (n > 0) return Int(env, n);
       }
