@@ -83,7 +83,9 @@ class AsyncWait {
   // the zero-timeout look: whatever is still (or newly) ready keeps the epoll
   // fd readable (libuv watches it level-triggered) or returns the waiter
   // thread's wait at once, so it is reported one loop turn later, not lost.
-  bool delivering() const { return delivering_; }
+  // Only after a wait that slept (>= 200 us): a selector whose fds keep being
+  // ready at once keeps looking first, and so resolves without a loop turn.
+  bool delivering() const { return delivering_ && !last_wait_short_; }
 
   // Held around changes to what Snapshot() reads (only once a thread exists).
   class Lock {
@@ -100,6 +102,8 @@ class AsyncWait {
   AsyncKind kind_;
   AsyncEngine* engine_ = nullptr;  // made on the first arm
   bool delivering_ = false;
+  bool last_wait_short_ = false;
+  uint64_t armed_at_ns_ = 0;
 };
 
 }  // namespace iomux
