@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { once } from 'node:events';
+import { getEventListeners, once } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   AbortError, EVENT_READ, EVENT_WRITE, EpollSelector, PollSelector, SO_LINGER, SO_RCVBUF, SO_SNDBUF, SOL_SOCKET,
@@ -527,6 +527,34 @@ describe.each(BACKENDS)('%s selectAsync', (name, Cls, clsName) => {
       c.recvInto(recv);
       sel.register(a, EVENT_READ);
     }
+  });
+
+  it('one AbortSignal over many waits keeps one abort listener, still aborts, and close() removes it', async () => {
+    const [a, b] = pair();
+    const key = sel.register(a, EVENT_READ);
+    const ac = new AbortController();
+    const buf = Buffer.alloc(8);
+    for (let i = 0; i < 200; i++) {
+      const p = sel.selectAsync(5000, { signal: ac.signal });
+      b.send(Buffer.from('x'));
+      expect(await p).toEqual([[key, EVENT_READ]]);
+      a.recvInto(buf);
+      expect(getEventListeners(ac.signal, 'abort').length).toBe(1);
+    }
+    // A wait without the signal is not aborted by it.
+    const other = sel.selectAsync(100);
+    ac.abort();
+    expect(await other).toEqual([]);
+    await expect(sel.selectAsync(5000, { signal: ac.signal })).rejects.toBeInstanceOf(AbortError);
+    const ac2 = new AbortController();
+    const p2 = sel.selectAsync(5000, { signal: ac2.signal });
+    ac2.abort('why');
+    await expect(p2).rejects.toMatchObject({ name: 'AbortError', cause: 'why' });
+    const ac3 = new AbortController();
+    void sel.selectAsync(5000, { signal: ac3.signal });
+    expect(getEventListeners(ac3.signal, 'abort').length).toBe(1);
+    sel.close();
+    expect(getEventListeners(ac3.signal, 'abort').length).toBe(0);
   });
 
   it('a worker that exits by itself (process.exit) with a wait pending exits cleanly', async () => {
