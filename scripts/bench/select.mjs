@@ -25,7 +25,7 @@ import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { formatNs, lineChart, panels } from './lib/svg-chart.mjs';
+import { formatNs, lineChart, panels } from '../lib/svg-chart.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
