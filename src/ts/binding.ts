@@ -13,12 +13,21 @@ export interface NativeSet {
   /** Waits, then writes (fd, mask) pairs into the results array; returns how many. */
   wait(timeoutMs: Timeout, maxevents?: number): number;
   setResults(results: Int32Array): void;
-  /** selectAsync: call back (on the main thread) when something may be ready. */
-  arm(callback: (seq: number) => void, seq: number): void;
+  /**
+   * selectAsync: call back (on the main thread) once something is ready, with the
+   * (fd, mask) pairs already in the results array: `count` of them, or -1 and the
+   * error when the wait failed. The set is disarmed when the callback runs.
+   * With `check`, a zero-timeout wait comes first: if it finds pairs, they are
+   * in the results array, their count is returned and nothing is armed;
+   * otherwise (and without `check`) it arms and returns 0.
+   */
+  arm(callback: AsyncCallback, seq: number, check?: boolean): number;
+  /** Stop a pending arm(); its callback will not run. */
   cancel(): void;
-  done(): void;
   close(): void;
 }
+
+export type AsyncCallback = (seq: number, count: number, error?: Error) => void;
 
 export interface NativeEpoll extends NativeSet {
   fileno(): number;
@@ -30,9 +39,12 @@ export interface Binding {
   FD_SETSIZE: number;
   HAVE_EPOLL: boolean;
   select(r: number[], w: number[], x: number[], timeoutMs: Timeout): [number[], number[], number[]];
+  // Selector sets take and report EVENT_READ | EVENT_WRITE; Poll and Epoll the kernel's masks.
   SelectSet: new (results: Int32Array) => NativeSet;
-  Poll: new (results: Int32Array, selectorMode: boolean) => NativeSet;
-  Epoll: new (results: Int32Array, selectorMode: boolean, adoptFd?: number) => NativeEpoll;
+  PollSet: new (results: Int32Array) => NativeSet;
+  Poll: new (results: Int32Array) => NativeSet;
+  EpollSet: new (results: Int32Array) => NativeEpoll;
+  Epoll: new (results: Int32Array, adoptFd?: number) => NativeEpoll;
   pollConstants: Record<string, number>;
   epollConstants: Record<string, number>;
   socketConstants: Record<string, number>;
