@@ -24,15 +24,21 @@ export interface NativeEpoll extends NativeSet {
   fileno(): number;
 }
 
+export interface NativeUring extends NativeEpoll {
+  readonly multishot: boolean;
+}
+
 export type NativeAddress = [string, number] | string;
 
 export interface Binding {
   FD_SETSIZE: number;
   HAVE_EPOLL: boolean;
+  HAVE_IO_URING: boolean;
   select(r: number[], w: number[], x: number[], timeoutMs: Timeout): [number[], number[], number[]];
   SelectSet: new (results: Int32Array) => NativeSet;
   Poll: new (results: Int32Array, selectorMode: boolean) => NativeSet;
   Epoll: new (results: Int32Array, selectorMode: boolean, adoptFd?: number) => NativeEpoll;
+  Uring: new (results: Int32Array, entries?: number, multishot?: boolean) => NativeUring;
   pollConstants: Record<string, number>;
   epollConstants: Record<string, number>;
   socketConstants: Record<string, number>;
