@@ -127,9 +127,9 @@ std::string DisabledWhy() {
 bool Uring::Open(unsigned entries, bool multishot, int* err, std::string* detail) {
   UringParams p{};
   p.flags = kSetupCqSize | kSetupClamp;
-  // A large CQ makes overflow (handled, but slow) rare: readiness of every
-  // registration can be pending at once, whatever the SQ size.
-  p.cq_entries = std::max(entries * 16u, 4096u);
+  // A CQ much larger than the SQ makes overflow (handled, but slow) rare:
+  // readiness of every registration can be pending at once, whatever the SQ size.
+  p.cq_entries = entries * 16u;
   int fd = int(syscall(__NR_io_uring_setup, entries, &p));
   if (fd < 0) {
     *err = errno;

@@ -105,8 +105,8 @@ class Uring : public Napi::ObjectWrap<Uring> {
   explicit Uring(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Uring>(info), env_(info.Env()) {
     Napi::Env env = info.Env();
     results_.Set(info[0]);
-    unsigned entries = unsigned(ArgIntOr(info, 1, "entries", 1, 32768, 256));
-    bool multishot = info[2].IsUndefined() ? true : ArgBool(info, 2, "multishot");
+    unsigned entries = unsigned(ArgIntOr(info, 1, "options.entries", 1, 32768, 256));
+    bool multishot = info[2].IsUndefined() ? true : ArgBool(info, 2, "options.multishot");
     int err = 0;
     std::string detail;
     if (!ring_.Open(entries, multishot, &err, &detail)) ThrowRingError(env, err, "io_uring_setup", detail);
