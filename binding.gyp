@@ -7,7 +7,7 @@
         "src/native/errors.cc",
         "src/native/args.cc",
         "src/native/select.cc",
-        "src/native/waiter.cc",
+        "src/native/async_wait.cc",
         "src/native/socket.cc",
         "src/native/address.cc"
       ],

@@ -110,7 +110,7 @@ function iomuxWorker() {
   }
   function timeEmpty(obj, iters) {
     const t0 = process.hrtime.bigint();
-    for (let i = 0; i < iters; i++) obj.done();
+    for (let i = 0; i < iters; i++) obj.cancel();
     const t1 = process.hrtime.bigint();
     return Number(t1 - t0) / iters;
   }
@@ -153,7 +153,7 @@ function iomuxWorker() {
       const got = sel.select(0).length;
       if (got !== a) throw new Error(`iomux ${backend} n=${n}: ${got} ready, expected ${a}`);
       const count = sel.native.wait(0);
-      cell = { ends, sel, empty: new native.Epoll(new Int32Array(2), true), stub: { wait: () => count } };
+      cell = { ends, sel, empty: new native.EpollSet(new Int32Array(2)), stub: { wait: () => count } };
       return 'ok';
     },
     calibrate(ms, kind) {

@@ -208,3 +208,47 @@ export function panels(svgs, { columns = svgs.length, title, footer } = {}) {
   out.push('</svg>');
   return out.join('\n');
 }
+
+/**
+ * A horizontal bar chart as a standalone <svg> string: one bar per row, the
+ * value printed at its end. opts: title, xLabel, width (720), height (auto),
+ * format (value labels), bars: [{ name, value, color? }], marker?: { value, label }
+ * (a dashed vertical reference line, e.g. a target).
+ */
+export function barChart(opts) {
+  const { title, xLabel, bars, marker } = opts;
+  const format = opts.format ?? formatSi;
+  const width = opts.width ?? 720;
+  const rowH = 26;
+  const left = 170;
+  const right = 90;
+  const top = title ? 40 : 14;
+  const bottom = xLabel ? 44 : 24;
+  const height = opts.height ?? top + bottom + rowH * bars.length;
+  const max = Math.max(...bars.map((b) => b.value).filter((v) => Number.isFinite(v)), marker?.value ?? 0) || 1;
+  const plotW = width - left - right;
+  const x = (v) => left + (plotW * v) / max;
+  const out = [`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">`, `<rect width="${width}" height="${height}" fill="white"/>`];
+  if (title) out.push(`<text x="${width / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold" ${FONT}>${escapeXml(title)}</text>`);
+  bars.forEach((b, i) => {
+    const y = top + i * rowH;
+    out.push(`<text x="${left - 8}" y="${y + rowH / 2 + 4}" text-anchor="end" font-size="12" ${FONT}>${escapeXml(b.name)}</text>`);
+    if (Number.isFinite(b.value)) {
+      out.push(`<rect x="${left}" y="${y + 4}" width="${Math.max(1, x(b.value) - left).toFixed(1)}" height="${rowH - 8}" fill="${b.color ?? '#1f77b4'}"/>`);
+      out.push(`<text x="${(x(b.value) + 5).toFixed(1)}" y="${y + rowH / 2 + 4}" font-size="11" ${FONT}>${escapeXml(format(b.value))}</text>`);
+    } else {
+      out.push(`<text x="${left + 5}" y="${y + rowH / 2 + 4}" font-size="11" fill="#888" ${FONT}>n/a</text>`);
+    }
+  });
+  const axisY = top + rowH * bars.length;
+  out.push(`<line x1="${left}" y1="${top}" x2="${left}" y2="${axisY}" stroke="#333"/>`);
+  out.push(`<line x1="${left}" y1="${axisY}" x2="${width - right}" y2="${axisY}" stroke="#333"/>`);
+  if (marker) {
+    const mx = x(marker.value).toFixed(1);
+    out.push(`<line x1="${mx}" y1="${top}" x2="${mx}" y2="${axisY}" stroke="#d62728" stroke-dasharray="5,4"/>`);
+    if (marker.label) out.push(`<text x="${mx}" y="${axisY + 14}" text-anchor="middle" font-size="10" fill="#d62728" ${FONT}>${escapeXml(marker.label)}</text>`);
+  }
+  if (xLabel) out.push(`<text x="${left + plotW / 2}" y="${height - 8}" text-anchor="middle" font-size="12" ${FONT}>${escapeXml(xLabel)}</text>`);
+  out.push('</svg>');
+  return out.join('\n');
+}

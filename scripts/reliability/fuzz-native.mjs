@@ -332,10 +332,12 @@ function afterRaw(name, args, ret) {
 
 const SET_CTORS = [
   () => new native.SelectSet(results()),
-  () => new native.Poll(results(), chance(0.8) ? pick([true, false]) : value()),
-  () => new native.Epoll(results(), chance(0.8) ? pick([true, false]) : value(), epollAdopt()),
+  () => new native.PollSet(results()),
+  () => new native.Poll(results()),
+  () => new native.EpollSet(results()),
+  () => new native.Epoll(results(), epollAdopt()),
 ];
-// Epoll's third argument adopts an fd (closes it on close): a fresh pipe end
+// Epoll's second argument adopts an fd (closes it on close): a fresh pipe end
 // that leaves the pool, or a number that cannot be open.
 function epollAdopt() {
   if (chance(0.85)) return undefined;
@@ -354,7 +356,6 @@ const SET_METHODS = {
   setResults: () => [results()],
   arm: () => [chance(0.8) ? (chance(0.9) ? seqCallback : throwingCallback) : value(), chance(0.8) ? int(1000) : value()],
   cancel: () => [],
-  done: () => [],
   close: () => [],
   fileno: () => [],
 };

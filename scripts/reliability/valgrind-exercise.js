@@ -95,13 +95,13 @@ function lowLevel() {
   fails(() => io.Epoll.fromFd(BIG_CLOSED), Error, 'EBADF');
 
   // Raw native sets with a caller's results array.
-  // [constructor, read mask, write mask]: selector mode takes EVENT_READ/WRITE, raw mode POLL*/EPOLL*.
+  // [constructor, read mask, write mask]: selector sets take EVENT_READ/WRITE, Poll/Epoll POLL*/EPOLL*.
   for (const [make, rd, wr] of [
     [(a) => new native.SelectSet(a), 1, 2],
-    [(a) => new native.Poll(a, true), 1, 2],
-    [(a) => new native.Epoll(a, true), 1, 2],
-    [(a) => new native.Poll(a, false), io.POLLIN, io.POLLOUT],
-    [(a) => new native.Epoll(a, false), io.EPOLLIN, io.EPOLLOUT],
+    [(a) => new native.PollSet(a), 1, 2],
+    [(a) => new native.EpollSet(a), 1, 2],
+    [(a) => new native.Poll(a), io.POLLIN, io.POLLOUT],
+    [(a) => new native.Epoll(a), io.EPOLLIN, io.EPOLLOUT],
   ]) {
     const set = ok(() => make(new Int32Array(2)));
     ok(() => set.add(r, rd));
@@ -117,7 +117,7 @@ function lowLevel() {
   }
   // A results array whose buffer is detached (transferred) or shrunk after the
   // set got it: the wait must not write through the old pointer.
-  for (const make of [(a) => new native.SelectSet(a), (a) => new native.Poll(a, true), (a) => new native.Epoll(a, true)]) {
+  for (const make of [(a) => new native.SelectSet(a), (a) => new native.PollSet(a), (a) => new native.EpollSet(a)]) {
     const arr = new Int32Array(1024);
     const set = make(arr);
     set.add(w, 2);
@@ -140,7 +140,7 @@ function lowLevel() {
     native.close(s2);
   }
   fails(() => new native.SelectSet({}), TypeError);
-  fails(() => new native.Poll(new Int32Array(2), 1), TypeError);
+  fails(() => new native.Poll(new Int32Array(2).buffer), TypeError);
   fails(() => native.Poll.prototype.add.call({}, 1, 1), Error);
 
   native.close(r);

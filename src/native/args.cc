@@ -29,13 +29,28 @@ sys::fd_t ToFd(Napi::Env env, Napi::Value v, const char* what) {
 
 sys::fd_t ArgFd(const Napi::CallbackInfo& info, size_t i, const char* what) { return ToFd(info.Env(), info[i], what); }
 
-int64_t ArgInt(const Napi::CallbackInfo& info, size_t i, const char* what, int64_t lo, int64_t hi) {
+int64_t ParseInt(napi_env env, napi_value v, const char* what, int64_t lo, int64_t hi) {
   double d;
-  if (!ReadNumber(info.Env(), info[i], &d) || std::isnan(d) || (std::isfinite(d) && std::trunc(d) != d))
-    ThrowTypeError(info.Env(), std::string(what) + " must be an integer");
+  if (!ReadNumber(env, v, &d) || std::isnan(d) || (std::isfinite(d) && std::trunc(d) != d))
+    ThrowTypeError(Napi::Env(env), std::string(what) + " must be an integer");
   if (d < double(lo) || d > double(hi))
-    ThrowRangeError(info.Env(), std::string(what) + " must be between " + std::to_string(lo) + " and " + std::to_string(hi));
+    ThrowRangeError(Napi::Env(env), std::string(what) + " must be between " + std::to_string(lo) + " and " + std::to_string(hi));
   return int64_t(d);
+}
+
+int64_t ParseIntOr(napi_env env, napi_value v, const char* what, int64_t lo, int64_t hi, int64_t def) {
+  double d;
+  // One call when it is a number; the type is asked only when it is not.
+  if (ReadNumber(env, v, &d) && !std::isnan(d) && std::isfinite(d) && std::trunc(d) == d && d >= double(lo) &&
+      d <= double(hi))
+    return int64_t(d);
+  napi_valuetype type;
+  if (napi_typeof(env, v, &type) == napi_ok && type == napi_undefined) return def;
+  return ParseInt(env, v, what, lo, hi);
+}
+
+int64_t ArgInt(const Napi::CallbackInfo& info, size_t i, const char* what, int64_t lo, int64_t hi) {
+  return ParseInt(info.Env(), info[i], what, lo, hi);
 }
 
 int64_t ArgIntOr(const Napi::CallbackInfo& info, size_t i, const char* what, int64_t lo, int64_t hi, int64_t def) {
@@ -65,18 +80,20 @@ bool ArgBool(const Napi::CallbackInfo& info, size_t i, const char* what) {
   return info[i].As<Napi::Boolean>().Value();
 }
 
-Timeout ArgTimeout(const Napi::CallbackInfo& info, size_t i) {
-  // On every select(): one napi_typeof and one read, not a chain of Is*() calls.
-  napi_env env = info.Env();
-  napi_value v = info[i];
-  napi_valuetype type;
-  napi_typeof(env, v, &type);
+Timeout ArgTimeout(const Napi::CallbackInfo& info, size_t i) { return ParseTimeout(info.Env(), info[i]); }
+
+Timeout ParseTimeout(napi_env env, napi_value v) {
   Timeout t;
-  if (type == napi_undefined || type == napi_null) return t;
-  if (type != napi_number) ThrowTypeError(info.Env(), "timeout must be a number of milliseconds, null or undefined");
   double d;
-  napi_get_value_double(env, v, &d);
-  if (std::isnan(d)) ThrowTypeError(info.Env(), "timeout must not be NaN");
+  // On every select(): a number costs one Node-API call; only a non-number is
+  // asked its type (undefined/null block, anything else is a TypeError).
+  if (!ReadNumber(env, v, &d)) {
+    napi_valuetype type;
+    napi_typeof(env, v, &type);
+    if (type == napi_undefined || type == napi_null) return t;
+    ThrowTypeError(Napi::Env(env), "timeout must be a number of milliseconds, null or undefined");
+  }
+  if (std::isnan(d)) ThrowTypeError(Napi::Env(env), "timeout must not be NaN");
   // Beyond ~31,000 years nothing distinguishes a deadline from "forever".
   if (d > 1e15) return t;
   t.infinite = false;

@@ -34,6 +34,11 @@ struct Timeout {
 };
 Timeout ArgTimeout(const Napi::CallbackInfo& info, size_t i);
 
+// The same checks on a raw napi_value (hot paths that skip Napi::CallbackInfo).
+Timeout ParseTimeout(napi_env env, napi_value v);
+int64_t ParseInt(napi_env env, napi_value v, const char* what, int64_t lo, int64_t hi);
+int64_t ParseIntOr(napi_env env, napi_value v, const char* what, int64_t lo, int64_t hi, int64_t def);
+
 // Bytes of a Buffer/TypedArray/DataView, with an optional (offset, length)
 // window checked against its size.
 struct Bytes {
@@ -52,10 +57,11 @@ class Deadline {
   // The next piece to wait, rounded up; -1 when infinite. False once expired.
   bool NextMs(int* ms);
   bool NextUs(int64_t* us);
+  // The same in units of unit_ns (1000 = us, 1000000 = ms).
+  bool Next(int64_t unit_ns, int64_t* out);
 
  private:
   bool Remaining(int64_t* ns);
-  bool Next(int64_t unit_ns, int64_t* out);
   bool infinite_;
   bool zero_;
   int64_t end_ns_ = 0;

@@ -10,6 +10,7 @@ void InitEpoll(Napi::Env env, Napi::Object exports, Instance*) {
                              ThrowSystemError(info.Env(), ENOSYS, "epoll_create1");
                            },
                            "Epoll"));
+  exports.Set("EpollSet", exports.Get("Epoll"));
   exports.Set("epollConstants", Napi::Object::New(env));
   exports.Set("HAVE_EPOLL", false);
 }

@@ -1,15 +1,14 @@
-// poll(2): the Poll class, used directly (raw revents) and by PollSelector
-// (selector mode: EVENT_READ/EVENT_WRITE in, Python's mapping out).
+// poll(2): the Poll class (raw revents) and PollSet (PollSelector's: EVENT_READ/
+// EVENT_WRITE in, Python's mapping out).
 #include <memory>
 #include <unordered_map>
 #include <vector>
 
 #include "args.h"
-#include "bound.h"
 #include "backends.h"
 #include "errors.h"
 #include "results.h"
-#include "waiter.h"
+#include "interest_set.h"
 
 namespace iomux {
 namespace {
@@ -25,70 +24,46 @@ constexpr uint32_t kPollAllowed = POLLIN | POLLPRI | POLLOUT | POLLERR | POLLHUP
                                   POLLRDBAND | POLLWRNORM | POLLWRBAND | POLLMSG | POLLRDHUP;
 constexpr uint32_t kPollDefault = POLLIN | POLLPRI | POLLOUT;
 
-class Poll : public Napi::ObjectWrap<Poll>, public WaitSource {
- public:
-  static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "Poll",
-                       {InstanceMethod<&Poll::Add>("add"), InstanceMethod<&Poll::Modify>("modify"),
-                        InstanceMethod<&Poll::Remove>("remove"),
-                        InstanceMethod<&Poll::SetResults>("setResults"), InstanceMethod<&Poll::Arm>("arm"),
-                        InstanceMethod<&Poll::Cancel>("cancel"), InstanceMethod<&Poll::Done>("done"),
-                        InstanceMethod<&Poll::Close>("close")});
-  }
+// Poll (raw revents, Python's select.poll) and PollSet (selector masks in and
+// out, for PollSelector): one mechanism, two mask codecs fixed at compile time.
+template <bool kSelector>
+struct PollMech : MechBase {
+  static constexpr const char* kName = kSelector ? "PollSet" : "Poll";
+  static constexpr const char* kWaitSyscall = "poll";
+  static constexpr int64_t kWaitUnitNs = 1000000;
+  static constexpr AsyncKind kAsync = AsyncKind::kWaiterThread;
+  static constexpr bool kSelectorMasks = kSelector;
+  static constexpr uint32_t kAllowed = kPollAllowed;
+  static constexpr uint32_t kDefault = kPollDefault;
 
-  // new Poll(results: Int32Array, selectorMode: boolean)
-  explicit Poll(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Poll>(info) {
-    results_.Set(info[0]);
-    selector_ = ArgBool(info, 1, "selectorMode");
-    DefineBound<Poll, &Poll::Wait>(info.This().As<Napi::Object>(), this, "wait");
-  }
+  explicit PollMech(const Napi::CallbackInfo&) {}
 
- private:
-  void SetResults(const Napi::CallbackInfo& info) { results_.Set(info[0]); }
-
-  short EventsArg(const Napi::CallbackInfo& info, size_t i, bool optional) {
-    if (selector_) {
-      uint32_t ev = ArgMask(info, i, kEventAll, "events");
-      if (ev == 0) ThrowRangeError(info.Env(), "events must not be 0");
-      return short(((ev & kEventRead) ? POLLIN : 0) | ((ev & kEventWrite) ? POLLOUT : 0));
-    }
-    return short(optional ? ArgMaskOr(info, i, kPollAllowed, kPollDefault) : ArgMask(info, i, kPollAllowed));
-  }
+  static uint32_t Encode(uint32_t ev) { return ((ev & kEventRead) ? POLLIN : 0) | ((ev & kEventWrite) ? POLLOUT : 0); }
 
   // add(fd, mask): registering again modifies (like Python's poll.register).
-  void Add(const Napi::CallbackInfo& info) {
-    sys::fd_t fd = ArgFd(info, 0);
-    short ev = EventsArg(info, 1, true);
+  void Add(Napi::Env env, sys::fd_t fd, uint32_t ev) {
     // A selector refuses a closed fd at once, as epoll does; raw Poll keeps
     // poll(2)'s own behaviour (POLLNVAL at the next wait).
-    if (selector_)
-      if (int err = sys::CheckOpen(fd)) ThrowSystemError(info.Env(), err, "fcntl");
-    AsyncWait::Lock g(async_);
+    if constexpr (kSelector)
+      if (int err = sys::CheckOpen(fd)) ThrowSystemError(env, err, "fcntl");
     auto it = index_.find(fd);
     if (it == index_.end()) {
       index_.emplace(fd, fds_.size());
-      fds_.push_back(pollfd{int(fd), ev, 0});
+      fds_.push_back(pollfd{int(fd), short(ev), 0});
     } else {
-      fds_[it->second].events = ev;
+      fds_[it->second].events = short(ev);
     }
-    async_.Wake();
   }
 
-  void Modify(const Napi::CallbackInfo& info) {
-    sys::fd_t fd = ArgFd(info, 0);
-    short ev = EventsArg(info, 1, false);
+  void Modify(Napi::Env env, sys::fd_t fd, uint32_t ev) {
     auto it = index_.find(fd);
-    if (it == index_.end()) ThrowSystemError(info.Env(), ENOENT, "poll");
-    AsyncWait::Lock g(async_);
-    fds_[it->second].events = ev;
-    async_.Wake();
+    if (it == index_.end()) ThrowSystemError(env, ENOENT, "poll");
+    fds_[it->second].events = short(ev);
   }
 
-  void Remove(const Napi::CallbackInfo& info) {
-    sys::fd_t fd = ArgFd(info, 0);
+  void Remove(Napi::Env env, sys::fd_t fd, bool) {
     auto it = index_.find(fd);
-    if (it == index_.end()) ThrowSystemError(info.Env(), ENOENT, "poll");
-    AsyncWait::Lock g(async_);
+    if (it == index_.end()) ThrowSystemError(env, ENOENT, "poll");
     size_t i = it->second;
     index_.erase(it);
     if (i != fds_.size() - 1) {
@@ -96,39 +71,39 @@ class Poll : public Napi::ObjectWrap<Poll>, public WaitSource {
       index_[fds_[i].fd] = i;
     }
     fds_.pop_back();
-    async_.Wake();
   }
 
-  // wait(timeout) -> number of (fd, mask) pairs written to the results array.
-  Napi::Value Wait(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    Timeout t = ArgTimeout(info, 0);
-    Deadline dl(t);
-    int ms, n = 0;
-    while (dl.NextMs(&ms)) {
-      n = ::poll(fds_.data(), nfds_t(fds_.size()), ms);
-      if (n > 0) break;
-      if (n < 0) {
-        int err = sys::LastError();
-        if (err != EINTR) ThrowSystemError(env, err, "poll");
-        n = 0;
-      }
-    }
+  int WaitOnce(int64_t ms, size_t) { return ::poll(fds_.data(), nfds_t(fds_.size()), int(ms)); }
+
+  size_t Collect(int n, Results& out, size_t cap) {
     size_t count = 0;
-    if (n > 0) {
-      size_t cap = results_.Refresh();
-      for (const pollfd& p : fds_) {
-        if (!p.revents) continue;
-        if (count >= cap) break;
-        results_.Put(count++, p.fd, selector_ ? SelectorMask(p) : uint16_t(p.revents));
-      }
+    int seen = 0;
+    for (const pollfd& p : fds_) {
+      if (!p.revents) continue;
+      if (count >= cap) break;
+      out.Put(count++, p.fd, Mask(p));
+      if (++seen == n) break;  // poll counts the entries with revents: no more after the n-th
     }
-    return Napi::Number::New(env, double(count));
+    return count;
   }
 
-  // Python's mapping: anything but POLLIN counts as writable, anything but
-  // POLLOUT as readable, so errors and hangups wake both directions.
-  static uint32_t SelectorMask(const pollfd& p) {
+  void Snapshot() { snap_ = fds_; snap_.push_back(pollfd{-1, POLLIN, 0}); }
+  int BlockingWait(sys::fd_t wake) {
+    snap_.back().fd = int(wake);
+    int n = ::poll(snap_.data(), nfds_t(snap_.size()), -1);
+    if (n < 0) return -errno;
+    return n - (snap_.back().revents ? 1 : 0);
+  }
+  void CollectSnapshot(ReadyList* out) {
+    for (size_t i = 0; i + 1 < snap_.size(); i++)
+      if (snap_[i].revents) out->push_back(ReadyPair{snap_[i].fd, Mask(snap_[i])});
+  }
+
+ private:
+  // Selector masks: Python's mapping, anything but POLLIN counts as writable,
+  // anything but POLLOUT as readable, so errors and hangups wake both directions.
+  static uint32_t Mask(const pollfd& p) {
+    if constexpr (!kSelector) return uint16_t(p.revents);
     uint32_t m = 0;
     if (p.revents & ~POLLIN) m |= kEventWrite;
     if (p.revents & ~POLLOUT) m |= kEventRead;
@@ -136,31 +111,16 @@ class Poll : public Napi::ObjectWrap<Poll>, public WaitSource {
     return m & reg;
   }
 
-  void Arm(const Napi::CallbackInfo& info) { async_.Arm(info); }
-  void Cancel(const Napi::CallbackInfo&) { async_.Cancel(); }
-  void Done(const Napi::CallbackInfo&) { async_.Done(); }
-  void Close(const Napi::CallbackInfo&) { async_.Shutdown(); }
-
-  void Snapshot() override { snap_ = fds_; }
-  bool BlockingWait(sys::fd_t wake) override {
-    snap_.push_back(pollfd{int(wake), POLLIN, 0});
-    int n = ::poll(snap_.data(), nfds_t(snap_.size()), -1);
-    if (n < 0) return sys::LastError() != EINTR;
-    return n > (snap_.back().revents ? 1 : 0);
-  }
-
-  bool selector_ = false;
   std::vector<pollfd> fds_;
   std::unordered_map<sys::fd_t, size_t> index_;
-  std::vector<pollfd> snap_;
-  Results results_;
-  AsyncWait async_{this};  // last: its thread stops before the rest is destroyed
+  std::vector<pollfd> snap_;  // the waiter thread's copy, plus the wake pipe last
 };
 
 }  // namespace
 
 void InitPoll(Napi::Env env, Napi::Object exports, Instance*) {
-  exports.Set("Poll", Poll::Define(env));
+  exports.Set("Poll", InterestSet<PollMech<false>>::Define(env));
+  exports.Set("PollSet", InterestSet<PollMech<true>>::Define(env));
   Napi::Object c = Napi::Object::New(env);
   c.Set("POLLIN", POLLIN);
   c.Set("POLLPRI", POLLPRI);

@@ -11,6 +11,7 @@ void InitPoll(Napi::Env env, Napi::Object exports, Instance*) {
                             ThrowSystemError(info.Env(), ENOSYS, "poll");
                           },
                           "Poll"));
+  exports.Set("PollSet", exports.Get("Poll"));
   exports.Set("pollConstants", Napi::Object::New(env));
 }
 

@@ -5,11 +5,10 @@
 #include <vector>
 
 #include "args.h"
-#include "bound.h"
 #include "backends.h"
 #include "errors.h"
 #include "results.h"
-#include "waiter.h"
+#include "interest_set.h"
 
 namespace iomux {
 namespace {
@@ -92,60 +91,47 @@ Napi::Value Select(const Napi::CallbackInfo& info) {
   return result;
 }
 
-class SelectSet : public Napi::ObjectWrap<SelectSet>, public WaitSource {
- public:
-  static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "SelectSet",
-                       {InstanceMethod<&SelectSet::Add>("add"), InstanceMethod<&SelectSet::Modify>("modify"),
-                        InstanceMethod<&SelectSet::Remove>("remove"),
-                        InstanceMethod<&SelectSet::SetResults>("setResults"),
-                        InstanceMethod<&SelectSet::Arm>("arm"), InstanceMethod<&SelectSet::Cancel>("cancel"),
-                        InstanceMethod<&SelectSet::Done>("done"), InstanceMethod<&SelectSet::Close>("close")});
-  }
+// SelectSet, the native half of SelectSelector: two fd_sets kept in native
+// memory, plus the list of registered fds to collect from.
+struct SelectMech : MechBase {
+  static constexpr const char* kName = "SelectSet";
+  static constexpr const char* kWaitSyscall = "select";
+  static constexpr int64_t kWaitUnitNs = 1000;
+  static constexpr AsyncKind kAsync = AsyncKind::kWaiterThread;
+  static constexpr bool kSelectorMasks = true;
 
-  explicit SelectSet(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SelectSet>(info) {
+  explicit SelectMech(const Napi::CallbackInfo&) {
     FD_ZERO(&rd_);
     FD_ZERO(&wr_);
+    FD_ZERO(&out_rd_);
+    FD_ZERO(&out_wr_);
     FD_ZERO(&snap_rd_);
     FD_ZERO(&snap_wr_);
-    results_.Set(info[0]);
-    DefineBound<SelectSet, &SelectSet::Wait>(info.This().As<Napi::Object>(), this, "wait");
   }
 
- private:
-  void SetResults(const Napi::CallbackInfo& info) { results_.Set(info[0]); }
+  sys::fd_t ToFd(Napi::Env env, Napi::Value v) { return SelectableFd(env, v, "fd"); }
 
-  // add(fd, events): events is EVENT_READ | EVENT_WRITE; re-adding replaces.
-  void Add(const Napi::CallbackInfo& info) {
-    sys::fd_t fd = SelectableFd(info.Env(), info[0], "fd");
-    uint32_t ev = ArgMask(info, 1, kEventAll, "events");
-    if (ev == 0) ThrowRangeError(info.Env(), "events must not be 0");
+  // add(fd, events): re-adding replaces.
+  void Add(Napi::Env env, sys::fd_t fd, uint32_t ev) {
     // select(2) itself would only object at the next wait; refuse a closed fd now.
-    if (int err = sys::CheckOpen(fd)) ThrowSystemError(info.Env(), err, "fcntl");
-    AsyncWait::Lock g(async_);
+    if (int err = sys::CheckOpen(fd)) ThrowSystemError(env, err, "fcntl");
     if (!index_.count(fd)) {
       // Winsock's fd_set is an array: FD_SETSIZE handles at most (POSIX never gets here full).
-      if (fds_.size() >= FD_SETSIZE) ThrowRangeError(info.Env(), "select() can watch at most FD_SETSIZE fds");
+      if (fds_.size() >= FD_SETSIZE) ThrowRangeError(env, "select() can watch at most FD_SETSIZE fds");
       index_.emplace(fd, fds_.size());
       fds_.push_back(fd);
     }
     Apply(fd, ev);
   }
 
-  void Modify(const Napi::CallbackInfo& info) {
-    sys::fd_t fd = SelectableFd(info.Env(), info[0], "fd");
-    uint32_t ev = ArgMask(info, 1, kEventAll, "events");
-    if (ev == 0) ThrowRangeError(info.Env(), "events must not be 0");
-    if (!index_.count(fd)) ThrowSystemError(info.Env(), ENOENT, "select");
-    AsyncWait::Lock g(async_);
+  void Modify(Napi::Env env, sys::fd_t fd, uint32_t ev) {
+    if (!index_.count(fd)) ThrowSystemError(env, ENOENT, "select");
     Apply(fd, ev);
   }
 
-  void Remove(const Napi::CallbackInfo& info) {
-    sys::fd_t fd = SelectableFd(info.Env(), info[0], "fd");
+  void Remove(Napi::Env env, sys::fd_t fd, bool) {
     auto it = index_.find(fd);
-    if (it == index_.end()) ThrowSystemError(info.Env(), ENOENT, "select");
-    AsyncWait::Lock g(async_);
+    if (it == index_.end()) ThrowSystemError(env, ENOENT, "select");
     Apply(fd, 0);
     size_t i = it->second;
     index_.erase(it);
@@ -159,42 +145,50 @@ class SelectSet : public Napi::ObjectWrap<SelectSet>, public WaitSource {
       if (f > maxfd_) maxfd_ = f;
   }
 
-  Napi::Value Wait(const Napi::CallbackInfo& info) {
-    Timeout t = ArgTimeout(info, 0);
-    fd_set r, w, x;
-    int n = SelectWait(info.Env(), int(maxfd_ + 1), nread_ ? &rd_ : nullptr, nwrite_ ? &wr_ : nullptr, nullptr, t,
-                       &r, &w, &x);
-    size_t count = 0;
-    if (n > 0) {
-      size_t cap = results_.Refresh();
-      for (sys::fd_t fd : fds_) {
-        uint32_t m = (FD_ISSET(fd, &r) ? kEventRead : 0) | (FD_ISSET(fd, &w) ? kEventWrite : 0);
-        if (m && count < cap) results_.Put(count++, fd, m);
-      }
+  // Sets not watched go to the kernel as NULL, which then neither copies nor scans them.
+  int WaitOnce(int64_t us, size_t) {
+    if (nread_) out_rd_ = rd_;
+    if (nwrite_) out_wr_ = wr_;
+    timeval tv, *tvp = nullptr;
+    if (us >= 0) {
+      tv.tv_sec = long(us / 1000000);
+      tv.tv_usec = long(us % 1000000);
+      tvp = &tv;
     }
-    return Napi::Number::New(info.Env(), double(count));
+    int n = sys::Select(int(maxfd_ + 1), nread_ ? &out_rd_ : nullptr, nwrite_ ? &out_wr_ : nullptr, nullptr, tvp);
+    if (n < 0) errno = sys::LastError();
+    return n;
   }
 
-  void Arm(const Napi::CallbackInfo& info) { async_.Arm(info); }
-  void Cancel(const Napi::CallbackInfo&) { async_.Cancel(); }
-  void Done(const Napi::CallbackInfo&) { async_.Done(); }
-  void Close(const Napi::CallbackInfo&) { async_.Shutdown(); }
+  size_t Collect(int n, Results& out, size_t cap) {
+    size_t count = 0;
+    for (sys::fd_t fd : fds_) {
+      if (count >= cap || int(count) >= n) break;
+      uint32_t m = (nread_ && FD_ISSET(fd, &out_rd_) ? kEventRead : 0) | (nwrite_ && FD_ISSET(fd, &out_wr_) ? kEventWrite : 0);
+      if (m) out.Put(count++, fd, m);
+    }
+    return count;
+  }
 
-  // WaitSource: the waiter thread's view.
-  void Snapshot() override {
+  void Snapshot() {
     snap_rd_ = rd_;
     snap_wr_ = wr_;
     snap_max_ = maxfd_;
+    snap_fds_ = fds_;
   }
-  bool BlockingWait(sys::fd_t wake) override {
+  int BlockingWait(sys::fd_t wake) {
     fd_set r = snap_rd_, w = snap_wr_;
     int nfds = int(snap_max_ + 1);
     if (sys::FitsFdSet(wake)) {
       FD_SET(wake, &r);
       if (int(wake) + 1 > nfds) nfds = int(wake) + 1;
       int n = sys::Select(nfds, &r, &w, nullptr, nullptr);
-      if (n < 0) return sys::LastError() != EINTR;
-      return n > (FD_ISSET(wake, &r) ? 1 : 0);
+      if (n < 0) return -sys::LastError();
+      bool woken = FD_ISSET(wake, &r);
+      FD_CLR(wake, &r);
+      ready_rd_ = r;
+      ready_wr_ = w;
+      return n - (woken ? 1 : 0);
     }
     // The wake pipe itself is beyond FD_SETSIZE (a process with many fds): wait
     // in short slices and look at the pipe between them.
@@ -202,19 +196,29 @@ class SelectSet : public Napi::ObjectWrap<SelectSet>, public WaitSource {
       fd_set rr = r, ww = w;
       timeval tv{0, 20000};
       int n = sys::Select(nfds, &rr, &ww, nullptr, &tv);
-      if (n > 0) return true;
-      if (n < 0 && sys::LastError() != EINTR) return true;
-      if (sys::ReadableNow(wake)) return false;
+      if (n > 0) {
+        ready_rd_ = rr;
+        ready_wr_ = ww;
+        return n;
+      }
+      if (n < 0 && sys::LastError() != EINTR) return -sys::LastError();
+      if (sys::ReadableNow(wake)) return 0;
+    }
+  }
+  void CollectSnapshot(ReadyList* out) {
+    for (sys::fd_t fd : snap_fds_) {
+      uint32_t m = (FD_ISSET(fd, &ready_rd_) ? kEventRead : 0) | (FD_ISSET(fd, &ready_wr_) ? kEventWrite : 0);
+      if (m) out->push_back(ReadyPair{fd, m});
     }
   }
 
+ private:
   void Apply(sys::fd_t fd, uint32_t ev) {
     nread_ += int((ev & kEventRead) != 0) - int(FD_ISSET(fd, &rd_) != 0);
     nwrite_ += int((ev & kEventWrite) != 0) - int(FD_ISSET(fd, &wr_) != 0);
     if (ev & kEventRead) FD_SET(fd, &rd_); else FD_CLR(fd, &rd_);
     if (ev & kEventWrite) FD_SET(fd, &wr_); else FD_CLR(fd, &wr_);
     if (ev && fd > maxfd_) maxfd_ = fd;
-    async_.Wake();
   }
 
   fd_set rd_, wr_;
@@ -222,10 +226,11 @@ class SelectSet : public Napi::ObjectWrap<SelectSet>, public WaitSource {
   std::vector<sys::fd_t> fds_;
   std::unordered_map<sys::fd_t, size_t> index_;
   sys::fd_t maxfd_ = -1;
-  fd_set snap_rd_, snap_wr_;
+  fd_set out_rd_, out_wr_;  // the last WaitOnce's result
+  // The waiter thread's copies.
+  fd_set snap_rd_, snap_wr_, ready_rd_, ready_wr_;
+  std::vector<sys::fd_t> snap_fds_;
   sys::fd_t snap_max_ = -1;
-  Results results_;
-  AsyncWait async_{this};  // last: its thread stops before the rest is destroyed
 };
 
 }  // namespace
@@ -233,7 +238,7 @@ class SelectSet : public Napi::ObjectWrap<SelectSet>, public WaitSource {
 void InitSelect(Napi::Env env, Napi::Object exports, Instance*) {
   exports.Set("select", Napi::Function::New<Select>(env, "select"));
   exports.Set("FD_SETSIZE", Napi::Number::New(env, FD_SETSIZE));
-  exports.Set("SelectSet", SelectSet::Define(env));
+  exports.Set("SelectSet", InterestSet<SelectMech>::Define(env));
 }
 
 }  // namespace iomux

@@ -53,6 +53,7 @@ class Uring {
   // An eventfd the kernel signals on each completion (IORING_REGISTER_EVENTFD),
   // for a wait in Node's loop; -1 on failure with errno set. Drain() resets it.
   int EventFd();
+  bool has_event_fd() const { return event_fd_ >= 0; }
   void Drain();
 
  private:

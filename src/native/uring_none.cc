@@ -5,11 +5,11 @@
 namespace iomux {
 
 void InitUring(Napi::Env env, Napi::Object exports, Instance*) {
-  exports.Set("Uring", Napi::Function::New(
+  exports.Set("UringSet", Napi::Function::New(
                            env, [](const Napi::CallbackInfo& info) -> Napi::Value {
                              ThrowSystemError(info.Env(), ENOSYS, "io_uring_setup");
                            },
-                           "Uring"));
+                           "UringSet"));
   exports.Set("HAVE_IO_URING", false);
 }
 

@@ -13,19 +13,28 @@ export interface NativeSet {
   /** Waits, then writes (fd, mask) pairs into the results array; returns how many. */
   wait(timeoutMs: Timeout, maxevents?: number): number;
   setResults(results: Int32Array): void;
-  /** selectAsync: call back (on the main thread) when something may be ready. */
-  arm(callback: (seq: number) => void, seq: number): void;
+  /**
+   * selectAsync: call back (on the main thread) once something is ready, with the
+   * (fd, mask) pairs already in the results array: `count` of them, or -1 and the
+   * error when the wait failed. The set is disarmed when the callback runs.
+   * With `check`, a zero-timeout wait comes first: if it finds pairs, they are
+   * in the results array, their count is returned and nothing is armed;
+   * otherwise (and without `check`) it arms and returns 0.
+   */
+  arm(callback: AsyncCallback, seq: number, check?: boolean): number;
+  /** Stop a pending arm(); its callback will not run. */
   cancel(): void;
-  done(): void;
   close(): void;
 }
+
+export type AsyncCallback = (seq: number, count: number, error?: Error) => void;
 
 export interface NativeEpoll extends NativeSet {
   fileno(): number;
 }
 
 export interface NativeUring extends NativeEpoll {
-  readonly multishot: boolean;
+  info(): { multishot: boolean };
 }
 
 export type NativeAddress = [string, number] | string;
@@ -35,10 +44,13 @@ export interface Binding {
   HAVE_EPOLL: boolean;
   HAVE_IO_URING: boolean;
   select(r: number[], w: number[], x: number[], timeoutMs: Timeout): [number[], number[], number[]];
+  // Selector sets take and report EVENT_READ | EVENT_WRITE; Poll and Epoll the kernel's masks.
   SelectSet: new (results: Int32Array) => NativeSet;
-  Poll: new (results: Int32Array, selectorMode: boolean) => NativeSet;
-  Epoll: new (results: Int32Array, selectorMode: boolean, adoptFd?: number) => NativeEpoll;
-  Uring: new (results: Int32Array, entries?: number, multishot?: boolean) => NativeUring;
+  PollSet: new (results: Int32Array) => NativeSet;
+  Poll: new (results: Int32Array) => NativeSet;
+  EpollSet: new (results: Int32Array) => NativeEpoll;
+  Epoll: new (results: Int32Array, adoptFd?: number) => NativeEpoll;
+  UringSet: new (results: Int32Array, entries?: number, multishot?: boolean) => NativeUring;
   pollConstants: Record<string, number>;
   epollConstants: Record<string, number>;
   socketConstants: Record<string, number>;

@@ -29,7 +29,7 @@ export class Epoll {
   constructor() {
     const fd = adoptFd;
     adoptFd = undefined;
-    this.#ep = new native.Epoll(this.#results.array, false, fd);
+    this.#ep = new native.Epoll(this.#results.array, fd);
   }
 
   /** Adopts an existing epoll fd: close() closes it. */

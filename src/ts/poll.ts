@@ -18,7 +18,7 @@ export const POLLWRBAND = c.POLLWRBAND;
 
 export class Poll {
   readonly #results = new ResultsBuffer();
-  readonly #set: NativeSet = new native.Poll(this.#results.array, false);
+  readonly #set: NativeSet = new native.Poll(this.#results.array);
   readonly #fds = new Set<number>();
 
   /** Default mask POLLIN | POLLPRI | POLLOUT; registering again modifies. */

@@ -1,7 +1,7 @@
 // The shared bookkeeping of every selector (CPython's _BaseSelectorImpl): keys by
 // fd, argument checks, the result array, selectAsync. Each backend subclass
 // only says which native interest set it talks to.
-import { type NativeSet, type Timeout } from '../binding';
+import { type AsyncCallback, type NativeSet, type Timeout } from '../binding';
 import { AbortError, iomuxError } from '../errors';
 import { toFd, type FileLike } from '../filelike';
 import { ResultsBuffer } from '../interest';
@@ -109,7 +109,11 @@ export abstract class BaseSelector<T = unknown> {
 
   select(timeoutMs?: Timeout): Ready<T> {
     this.#checkOpen();
-    const n = this.native.wait(timeoutMs);
+    return this.#collect(this.native.wait(timeoutMs));
+  }
+
+  // The ready keys of the first n pairs in the results array.
+  #collect(n: number): Ready<T> {
     const a = this.results.array;
     const byFd = this.#byFd;
     const ready: Ready<T> = [];
@@ -136,10 +140,12 @@ export abstract class BaseSelector<T = unknown> {
         if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('opts.signal must be an AbortSignal');
         if (this.#pending) throw iomuxError('ERR_IOMUX_BUSY', 'a selectAsync() is already pending on this selector');
         if (signal?.aborted) throw new AbortError(signal.reason);
-        const now = this.select(0);
         const finite = timeoutMs !== undefined && timeoutMs !== null && timeoutMs !== Infinity;
-        if (now.length > 0 || (finite && (timeoutMs as number) <= 0)) return resolve(now);
+        if (finite && (timeoutMs as number) <= 0) return resolve(this.select(0));
         const p: Pending<T> = { seq: 0, resolve, reject, signal, deadline: finite ? performance.now() + (timeoutMs as number) : Infinity };
+        // One crossing: native looks first (a zero-timeout wait) and arms only if nothing is ready.
+        const now = this.#arm(p, true);
+        if (now !== undefined) return resolve(now);
         this.#pending = p;
         waiting.add(this);
         if (finite) this.#startTimer(p);
@@ -147,7 +153,6 @@ export abstract class BaseSelector<T = unknown> {
           p.onAbort = () => this.#settle((q) => q.reject(new AbortError(signal.reason)));
           signal.addEventListener('abort', p.onAbort, { once: true });
         }
-        this.#arm(p);
       } catch (err) {
         // Undo only a wait this call started: a BUSY error must not orphan the pending one.
         if (this.#pending?.resolve === resolve) this.#settle((q) => q.reject(err));
@@ -186,32 +191,37 @@ export abstract class BaseSelector<T = unknown> {
   }
 
   // Static, so the callback closes over the WeakRef only, never over `this`.
-  static #weakWake(ref: WeakRef<BaseSelector<unknown>>): (seq: number) => void {
-    return (seq) => {
+  static #weakWake(ref: WeakRef<BaseSelector<unknown>>): AsyncCallback {
+    return (seq, count, error) => {
       const sel = ref.deref();
-      if (sel !== undefined) sel.#wake(seq);
+      if (sel !== undefined) sel.#wake(seq, count, error);
     };
   }
 
-  #arm(p: Pending<T>): void {
+  // Arms the native wait for p; with `check`, what is ready already is
+  // returned instead (and nothing is armed).
+  #arm(p: Pending<T>, check: boolean): Ready<T> | undefined {
     p.seq = nextSeq = (nextSeq + 1) >>> 0 || 1;
-    this.native.arm(this.#onWake, p.seq);
+    if (check) {
+      const n = this.native.arm(this.#onWake, p.seq, true);
+      if (n === 0) return undefined;
+      const ready = this.#collect(n);
+      if (ready.length > 0) return ready;
+      // Only pairs of fds no key has (or masks no key asked for): wait for real.
+    }
+    this.native.arm(this.#onWake, p.seq, false);
+    return undefined;
   }
 
-  // Native says something may be ready: collect with a zero-timeout select.
-  #wake(seq: number): void {
+  // Native collected `count` pairs into the results array (and is disarmed).
+  #wake(seq: number, count: number, error: Error | undefined): void {
     const p = this.#pending;
     if (!p || p.seq !== seq) return;
-    this.native.done();
-    let ready: Ready<T>;
-    try {
-      ready = this.select(0);
-    } catch (err) {
-      this.#settle((q) => q.reject(err));
-      return;
-    }
-    if (ready.length > 0) this.#settle((q) => q.resolve(ready));
-    else this.#arm(p);
+    if (error !== undefined) return this.#settle((q) => q.reject(error), true);
+    const ready = this.#collect(count);
+    // Pairs of fds unregistered meanwhile are dropped; if none is left, wait again.
+    if (ready.length > 0) this.#settle((q) => q.resolve(ready), true);
+    else this.#arm(p, false);
   }
 
   #startTimer(p: Pending<T>): void {
@@ -229,12 +239,13 @@ export abstract class BaseSelector<T = unknown> {
     }, Math.max(0, Math.min(Math.ceil(left), 0x7fffffff)));
   }
 
-  #settle(fn: (p: Pending<T>) => void): void {
+  // disarmed: native already stopped (it called back), so no cancel() crossing.
+  #settle(fn: (p: Pending<T>) => void, disarmed = false): void {
     const p = this.#pending;
     if (!p) return;
     this.#pending = undefined;
     waiting.delete(this);
-    this.native.cancel();
+    if (!disarmed) this.native.cancel();
     if (p.timer) clearTimeout(p.timer);
     if (p.signal && p.onAbort) p.signal.removeEventListener('abort', p.onAbort);
     fn(p);

@@ -5,7 +5,7 @@ import { BaseSelector, type Backend } from './base';
 export class EpollSelector<T = unknown> extends BaseSelector<T> {
   readonly backend: Backend = 'epoll';
   protected openNative(results: Int32Array): NativeSet {
-    return new native.Epoll(results, true);
+    return new native.EpollSet(results);
   }
   /** The epoll fd; ERR_IOMUX_CLOSED once closed (the native set says so). */
   fileno(): number {

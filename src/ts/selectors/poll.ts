@@ -5,6 +5,6 @@ import { BaseSelector, type Backend } from './base';
 export class PollSelector<T = unknown> extends BaseSelector<T> {
   readonly backend: Backend = 'poll';
   protected openNative(results: Int32Array): NativeSet {
-    return new native.Poll(results, true);
+    return new native.PollSet(results);
   }
 }

@@ -27,7 +27,7 @@ export class UringSelector<T = unknown> extends BaseSelector<T> {
 
   protected openNative(results: Int32Array): NativeSet {
     const o = UringSelector.#options;
-    return new native.Uring(results, o?.entries, o?.multishot);
+    return new native.UringSet(results, o?.entries, o?.multishot);
   }
 
   /** The ring's fd; ERR_IOMUX_CLOSED once closed. */
@@ -37,6 +37,6 @@ export class UringSelector<T = unknown> extends BaseSelector<T> {
 
   /** Whether registrations are multishot polls (false on kernels before 5.13, or when asked). */
   get multishot(): boolean {
-    return (this.native as NativeUring).multishot;
+    return (this.native as NativeUring).info().multishot;
   }
 }

@@ -1,0 +1,403 @@
+#!/usr/bin/env node
+// `npm run bench:notify`: readiness notification, side by side in one run.
+//
+// Two scenarios, each implementation in its own fresh Node process per run,
+// rounds interleaved (the order rotates each round), medians over the rounds:
+//   idle       a C child (scripts/notify-writer.c) writes its CLOCK_MONOTONIC
+//              time into a socketpair every 2 ms; the process under test sleeps
+//              until the fd is readable, reads the stamp, and records the
+//              wake-up latency (p50/p99) and its own CPU time per wake-up.
+//   pingpong   always ready: write a byte on one end of a socketpair, wait until
+//              the other end is readable, read it, repeat (events/s, CPU per event).
+// Implementations: iomux's EpollSelector, PollSelector and SelectSelector
+// (selectAsync()), npm `epoll` (fivdi: epoll + a thread + uv_async), npm
+// `socketwatcher` (a bare uv_poll_t), and Node `net` on the same fd. The raw
+// iomux Epoll class has no async form, so it is not in the table. The peers are
+// installed on demand into ~/.cache/iomux-bench/notify (scripts/lib/peers.mjs),
+// not into the project.
+//
+//   node scripts/bench-notify.mjs [--quick] [--rounds R] [--idle-ms MS] [--pingpong-ms MS]
+//                                 [--out DIR] [--write] [--report-only DIR]
+//
+// Writes notify.{md,json,svg} to --out DIR (default: a new temp directory), and
+// to bench-results/ only with --write.
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { barChart, panels } from './lib/svg-chart.mjs';
+import { ensurePeers } from './lib/peers.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..');
+const require = createRequire(import.meta.url);
+
+const PEERS = { epoll: '4.0.2', socketwatcher: '0.4.0' };
+const IMPLS = [
+  { id: 'iomux-epoll', label: 'iomux EpollSelector', color: '#d62728' },
+  { id: 'iomux-poll', label: 'iomux PollSelector', color: '#2ca02c' },
+  { id: 'iomux-select', label: 'iomux SelectSelector', color: '#1f77b4' },
+  { id: 'fivdi-epoll', label: 'npm epoll (fivdi)', color: '#9467bd' },
+  { id: 'socketwatcher', label: 'npm socketwatcher (uv_poll)', color: '#8c564b' },
+  { id: 'node-net', label: 'Node net', color: '#ff7f0e' },
+];
+const PERIOD_US = 2000;
+
+const argv = process.argv.slice(2);
+const flag = (n) => argv.includes(n);
+const opt = (n, def) => {
+  const i = argv.indexOf(n);
+  return i >= 0 && i + 1 < argv.length ? argv[i + 1] : def;
+};
+
+// ---- the process under test ------------------------------------------------
+
+// Each implementation as `watch(fd, onReadable) -> stop()`: onReadable runs on
+// every readiness notification and must consume what is readable.
+function watchers(peerDirs) {
+  const io = require(root);
+  const selector = (Cls) => (fd, onReadable) => {
+    const sel = new Cls();
+    sel.register(fd, io.EVENT_READ);
+    let running = true;
+    (async () => {
+      while (running) {
+        const ready = await sel.selectAsync();
+        if (ready.length > 0) onReadable();
+      }
+    })();
+    return () => {
+      running = false;
+      sel.close();
+    };
+  };
+  const peer = (name) => createRequire(path.join(peerDirs, 'package.json'))(name);
+  return {
+    'iomux-epoll': selector(io.EpollSelector),
+    'iomux-poll': selector(io.PollSelector),
+    'iomux-select': selector(io.SelectSelector),
+    'fivdi-epoll': (fd, onReadable) => {
+      const { Epoll } = peer('epoll');
+      const ep = new Epoll((err) => {
+        if (err) throw err;
+        onReadable();
+      });
+      ep.add(fd, Epoll.EPOLLIN);
+      return () => ep.close();
+    },
+    socketwatcher: (fd, onReadable) => {
+      const { SocketWatcher } = peer('socketwatcher');
+      const w = new SocketWatcher();
+      w.callback = onReadable;
+      w.set(fd, true, false);
+      w.start();
+      return () => w.stop();
+    },
+  };
+}
+
+async function worker(impl, scenario, measureMs, warmMs, writerExe, peerDirs) {
+  const io = require(root);
+  const { native } = require(path.join(root, 'dist', 'binding.js'));
+  const buf = Buffer.alloc(4096);
+  let events = 0;
+  const lat = [];
+  let measuring = false;
+  let stop;
+  let result;
+
+  if (scenario === 'idle') {
+    const [a, b] = io.socketpair();
+    const child = spawn(writerExe, [String(PERIOD_US)], { stdio: ['ignore', b.fileno(), 'inherit'] });
+    b.close();
+    const fd = a.fileno();
+    a.setBlocking(false);
+    const stamps = (data, n) => {
+      const now = process.hrtime.bigint();
+      for (let off = 0; off + 8 <= n; off += 8) if (measuring) lat.push(Number(now - data.readBigInt64LE(off)));
+    };
+    if (impl === 'node-net') {
+      const net = require('node:net');
+      const s = new net.Socket({ fd, readable: true, writable: false });
+      s.on('data', (d) => {
+        if (measuring) events++;
+        stamps(d, d.length);
+      });
+      stop = () => s.destroy();
+    } else {
+      stop = watchers(peerDirs)[impl](fd, () => {
+        if (measuring) events++;
+        const n = native.recvInto(fd, buf);
+        if (n) stamps(buf, n);
+      });
+    }
+    await sleep(warmMs);
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    measuring = true;
+    await sleep(measureMs);
+    measuring = false;
+    const cpu = process.cpuUsage(c0);
+    const wall = performance.now() - t0;
+    stop();
+    child.kill();
+    lat.sort((x, y) => x - y);
+    const q = (p) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] / 1000;
+    result = { events, wallMs: wall, cpuUs: cpu.user + cpu.system, cpuPerEventUs: (cpu.user + cpu.system) / events, p50Us: q(0.5), p99Us: q(0.99), stamps: lat.length };
+  } else {
+    const [a, b] = io.socketpair();
+    const fa = a.fileno();
+    const fb = b.fileno();
+    a.setBlocking(false);
+    const one = Buffer.from('x');
+    let done;
+    const finished = new Promise((r) => (done = r));
+    let deadline = Infinity;
+    const onReadable = () => {
+      if (!native.recvInto(fa, buf)) return;
+      events++;
+      if (performance.now() >= deadline) return done();
+      native.send(fb, one);
+    };
+    if (impl === 'node-net') {
+      const net = require('node:net');
+      const s = new net.Socket({ fd: fa, readable: true, writable: false });
+      s.on('data', () => {
+        events++;
+        if (performance.now() >= deadline) return done();
+        native.send(fb, one);
+      });
+      stop = () => s.destroy();
+    } else {
+      stop = watchers(peerDirs)[impl](fa, onReadable);
+    }
+    // Warm up, then measure a fresh window.
+    deadline = performance.now() + warmMs;
+    native.send(fb, one);
+    await finished;
+    const warmEvents = events;
+    const again = new Promise((r) => (done = r));
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    deadline = t0 + measureMs;
+    native.send(fb, one);
+    await again;
+    const cpu = process.cpuUsage(c0);
+    const wall = performance.now() - t0;
+    const n = events - warmEvents;
+    stop();
+    result = { events: n, wallMs: wall, perSec: (n * 1000) / wall, cpuUs: cpu.user + cpu.system, cpuPerEventUs: (cpu.user + cpu.system) / n };
+  }
+  process.stdout.write(JSON.stringify(result) + '\n');
+  // Handles of the peers may linger; this process is done.
+  process.exit(0);
+}
+
+function sleep(ms) {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+// ---- the parent: build, install, rotate, report -----------------------------
+
+async function parent() {
+  const writeRepo = flag('--write');
+  const reportOnly = opt('--report-only');
+  let outDir = opt('--out');
+  if (reportOnly) {
+    const saved = JSON.parse(fs.readFileSync(path.join(reportOnly, 'notify.json'), 'utf8'));
+    return finish(saved, outDir ?? reportOnly, writeRepo);
+  }
+  const quick = flag('--quick');
+  const rounds = Math.max(1, Number(opt('--rounds', quick ? 1 : 3)));
+  const idleMs = Number(opt('--idle-ms', quick ? 1000 : 3000));
+  const pingMs = Number(opt('--pingpong-ms', quick ? 500 : 1500));
+  const warmMs = quick ? 200 : 500;
+  if (!fs.existsSync(path.join(root, 'dist', 'index.js'))) throw new Error('dist/ is missing: run `npm run build:ts` first');
+  outDir = outDir ? path.resolve(outDir) : fs.mkdtempSync(path.join(os.tmpdir(), 'iomux-bench-notify-'));
+
+  const cc = process.env.CC || 'cc';
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'iomux-notify-writer-'));
+  const writer = path.join(tmp, 'notify-writer');
+  const b = spawnSync(cc, ['-O2', '-o', writer, path.join(here, 'notify-writer.c')], { stdio: 'inherit' });
+  if (b.status !== 0) throw new Error(`${cc} -O2 scripts/notify-writer.c failed`);
+
+  const peers = ensurePeers('notify', PEERS);
+  const peerDir = path.dirname(path.dirname(Object.values(peers).find((p) => p.dir)?.dir ?? path.join(tmp, 'x', 'y')));
+  const versions = {};
+  for (const [pkg, p] of Object.entries(peers)) {
+    versions[pkg] = p.version ? `${p.version}${p.error ? ` (${p.error})` : ''}` : p.error;
+    process.stderr.write(`peer ${pkg}: ${versions[pkg]}\n`);
+  }
+  const impls = IMPLS.filter((i) => {
+    if (i.id === 'fivdi-epoll') return !peers.epoll.error && process.platform === 'linux';
+    if (i.id === 'socketwatcher') return !peers.socketwatcher.error;
+    return true;
+  });
+
+  const machine = machineInfo(cc, rounds, idleMs, pingMs);
+  const runs = [];
+  try {
+    for (let r = 0; r < rounds; r++) {
+      for (const scenario of ['idle', 'pingpong']) {
+        // Rotate who goes first, so no implementation always follows the same one.
+        const order = impls.map((_, k) => impls[(k + r) % impls.length]);
+        for (const impl of order) {
+          const ms = scenario === 'idle' ? idleMs : pingMs;
+          const res = runWorker(impl.id, scenario, ms, warmMs, writer, peerDir);
+          runs.push({ round: r, scenario, impl: impl.id, ...res });
+          process.stderr.write(`round ${r + 1}/${rounds} ${scenario.padEnd(8)} ${impl.id.padEnd(14)} ${res.error ? `error: ${res.error}` : `${res.cpuPerEventUs.toFixed(2)} us CPU/event${scenario === 'idle' ? `, p50 ${res.p50Us.toFixed(0)} us, p99 ${res.p99Us.toFixed(0)} us` : `, ${Math.round(res.perSec)} events/s`}`}\n`);
+        }
+      }
+    }
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+  finish({ machine, versions, impls: impls.map((i) => i.id), runs }, outDir, writeRepo);
+}
+
+function runWorker(impl, scenario, ms, warmMs, writer, peerDir) {
+  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--worker', impl, scenario, String(ms), String(warmMs), writer, peerDir], {
+    encoding: 'utf8',
+    timeout: ms + warmMs + 30000,
+  });
+  const line = r.stdout?.trim().split('\n').pop();
+  if (r.status !== 0 || !line) return { error: (r.stderr || `status ${r.status}`).trim().split('\n').slice(-3).join(' | ') };
+  return JSON.parse(line);
+}
+
+function machineInfo(cc, rounds, idleMs, pingMs) {
+  let cpu = os.cpus()[0]?.model ?? 'unknown';
+  try {
+    const m = /^model name\s*:\s*(.*)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'));
+    if (m) cpu = m[1].trim();
+  } catch {}
+  return {
+    date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    cpu,
+    cores: os.cpus().length,
+    kernel: `${os.type()} ${os.release()}`,
+    node: process.version,
+    cc: spawnSync(cc, ['--version'], { encoding: 'utf8' }).stdout?.split('\n')[0] ?? 'unknown',
+    load: os.loadavg().map((v) => v.toFixed(2)).join(' '),
+    mode: `${rounds} round${rounds === 1 ? '' : 's'} (order rotating; median), idle ${idleMs / 1000} s and ping-pong ${pingMs / 1000} s measured per run`,
+  };
+}
+
+const median = (xs) => {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (!s.length) return NaN;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+function summarize(saved) {
+  const rows = {};
+  for (const id of saved.impls) {
+    const of = (scenario) => saved.runs.filter((r) => r.impl === id && r.scenario === scenario && !r.error);
+    const idle = of('idle');
+    const ping = of('pingpong');
+    rows[id] = {
+      idleCpu: median(idle.map((r) => r.cpuPerEventUs)),
+      p50: median(idle.map((r) => r.p50Us)),
+      p99: median(idle.map((r) => r.p99Us)),
+      wakes: median(idle.map((r) => r.events)),
+      pingRate: median(ping.map((r) => r.perSec)),
+      pingCpu: median(ping.map((r) => r.cpuPerEventUs)),
+      errors: saved.runs.filter((r) => r.impl === id && r.error).map((r) => r.error),
+    };
+  }
+  return rows;
+}
+
+function finish(saved, outDir, writeRepo) {
+  const rows = summarize(saved);
+  const md = report(saved, rows);
+  const svg = chart(saved, rows);
+  const dirs = [path.resolve(outDir)];
+  if (writeRepo) dirs.push(path.join(root, 'bench-results'));
+  for (const d of dirs) {
+    fs.mkdirSync(d, { recursive: true });
+    fs.writeFileSync(path.join(d, 'notify.json'), JSON.stringify(saved, null, 1) + '\n');
+    fs.writeFileSync(path.join(d, 'notify.md'), md);
+    fs.writeFileSync(path.join(d, 'notify.svg'), svg);
+  }
+  process.stdout.write(md);
+  process.stderr.write(`wrote notify.{md,json,svg} to ${dirs.join(' and ')}\n`);
+}
+
+const label = (id) => IMPLS.find((i) => i.id === id)?.label ?? id;
+const f1 = (v) => (Number.isFinite(v) ? v.toFixed(1) : 'n/a');
+const f2 = (v) => (Number.isFinite(v) ? v.toFixed(2) : 'n/a');
+const int = (v) => (Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : 'n/a');
+
+function report(saved, rows) {
+  const m = saved.machine;
+  const sw = rows.socketwatcher;
+  const fv = rows['fivdi-epoll'];
+  const ratio = (v, base) => (base && Number.isFinite(v) && Number.isFinite(base) ? `${(v / base).toFixed(2)}×` : 'n/a');
+  const L = [];
+  L.push('# bench:notify — readiness notification, side by side', '');
+  L.push(`${m.date}; ${m.cpu}, ${m.cores} cores; ${m.kernel}; Node ${m.node}; load ${m.load} at the start; ${m.mode}.`);
+  L.push(`Peers (installed by the bench into ~/.cache/iomux-bench/notify, not dependencies): ${Object.entries(saved.versions).map(([p, v]) => `\`${p}\` ${v}`).join(', ')}.`);
+  if (Number(m.load.split(' ')[0]) > m.cores / 2) L.push('', `**Busy machine** (load ${m.load.split(' ')[0]} on ${m.cores} cores): absolute figures are noisy; compare the ratios within this run.`);
+  L.push('', '## Idle wake-ups: a stamp every 2 ms into a socketpair, the process asleep in between', '');
+  L.push('| implementation | wakes | latency p50 (µs) | p99 (µs) | CPU per wake (µs) | × socketwatcher | × fivdi epoll |');
+  L.push('|---|--:|--:|--:|--:|--:|--:|');
+  for (const id of saved.impls) {
+    const r = rows[id];
+    L.push(`| ${label(id)} | ${int(r.wakes)} | ${f1(r.p50)} | ${f1(r.p99)} | ${f2(r.idleCpu)} | ${ratio(r.idleCpu, sw?.idleCpu)} | ${ratio(r.idleCpu, fv?.idleCpu)} |`);
+  }
+  L.push('', '## Always ready: ping-pong over a socketpair (write, wait readable, read)', '');
+  L.push('| implementation | events/s | CPU per event (µs) | × socketwatcher | × fivdi epoll |');
+  L.push('|---|--:|--:|--:|--:|');
+  for (const id of saved.impls) {
+    const r = rows[id];
+    L.push(`| ${label(id)} | ${int(r.pingRate)} | ${f2(r.pingCpu)} | ${ratio(r.pingCpu, sw?.pingCpu)} | ${ratio(r.pingCpu, fv?.pingCpu)} |`);
+  }
+  L.push('', '## Targets (ratios of CPU per event within this run)', '');
+  const t = (ok) => (ok ? 'met' : '**missed**');
+  const ep = rows['iomux-epoll'];
+  if (ep && sw) L.push(`- EpollSelector idle CPU/wake ≤ 1.1× socketwatcher's: ${ratio(ep.idleCpu, sw.idleCpu)} — ${t(ep.idleCpu <= 1.1 * sw.idleCpu)}`);
+  if (ep && fv) L.push(`- EpollSelector idle CPU/wake < fivdi epoll's: ${ratio(ep.idleCpu, fv.idleCpu)} — ${t(ep.idleCpu < fv.idleCpu)}`);
+  for (const id of ['iomux-poll', 'iomux-select']) {
+    if (rows[id] && sw) L.push(`- ${label(id)} idle CPU/wake ≤ 1.5× socketwatcher's: ${ratio(rows[id].idleCpu, sw.idleCpu)} — ${t(rows[id].idleCpu <= 1.5 * sw.idleCpu)}`);
+  }
+  const peers = saved.impls.filter((id) => !id.startsWith('iomux-'));
+  for (const id of ['iomux-epoll', 'iomux-poll', 'iomux-select']) {
+    if (!rows[id]) continue;
+    const best = Math.min(...peers.map((p) => rows[p].pingCpu).filter(Number.isFinite));
+    L.push(`- ${label(id)} ping-pong CPU/event below every peer's (best peer ${f2(best)} µs): ${f2(rows[id].pingCpu)} µs — ${t(rows[id].pingCpu < best)}`);
+  }
+  const errs = saved.impls.filter((id) => rows[id].errors.length);
+  if (errs.length) L.push('', ...errs.map((id) => `- ${label(id)} failed in ${rows[id].errors.length} run(s): ${rows[id].errors[0]}`));
+  L.push('', 'CPU is the process\'s own user + system time (process.cpuUsage()) over the measured window divided by the notifications it handled;',
+    'each run is a fresh process; latency is the reader\'s CLOCK_MONOTONIC minus the writer\'s stamp. The raw `Epoll` class has no async form and is not listed.', '');
+  return L.join('\n');
+}
+
+function chart(saved, rows) {
+  const bars = (key) => saved.impls.map((id) => ({ name: label(id), value: rows[id][key], color: IMPLS.find((i) => i.id === id)?.color }));
+  const fmt = (v) => `${v.toFixed(2)} µs`;
+  return panels(
+    [
+      barChart({ title: 'Idle wake-up (a stamp every 2 ms): CPU per wake', xLabel: 'µs of CPU per wake-up (lower is better)', bars: bars('idleCpu'), format: fmt, height: 260 }),
+      barChart({ title: 'Always ready (ping-pong): CPU per event', xLabel: 'µs of CPU per event (lower is better)', bars: bars('pingCpu'), format: fmt, height: 260 }),
+    ],
+    { columns: 2, title: 'bench:notify — readiness notification', footer: `${saved.machine.date}, ${saved.machine.cpu}, ${saved.machine.cores} cores, Node ${saved.machine.node}, load ${saved.machine.load}` },
+  );
+}
+
+// Last, so that every const above is initialised before parent() or worker() runs.
+if (argv[0] === '--worker') {
+  worker(argv[1], argv[2], Number(argv[3]), Number(argv[4]), argv[5], argv[6]).catch((err) => {
+    process.stderr.write(`${err.stack}\n`);
+    process.exit(1);
+  });
+} else {
+  parent().catch((err) => {
+    process.stderr.write(`${err.stack}\n`);
+    process.exit(1);
+  });
+}
