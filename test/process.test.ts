@@ -5,7 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { AF_INET, AF_UNIX, Epoll, EpollSelector, EVENT_READ, PollSelector, SelectSelector, Socket, close, pipe, socketpair } from '../src/ts/index';
+import { AF_INET, AF_UNIX, Epoll, EpollSelector, EVENT_READ, PollSelector, SelectSelector, Socket, UringSelector, close, pipe, socketpair } from '../src/ts/index';
 import { openFds } from './fixtures/lowlevel';
 import { TIME_SCALE } from './time-scale';
 
@@ -69,9 +69,11 @@ const kinds = [
   'SelectSelector',
   'PollSelector',
   'EpollSelector',
+  'UringSelector',
   'SelectSelector.selectAsync',
   'PollSelector.selectAsync',
   'EpollSelector.selectAsync',
+  'UringSelector.selectAsync',
 ];
 
 describe('EINTR', () => {
@@ -137,7 +139,8 @@ describe('close-on-exec', () => {
     const [r, w] = pipe();
     const ep = new Epoll();
     const epSel = new EpollSelector();
-    const sels = [epSel, new PollSelector(), new SelectSelector()];
+    const uringSel = new UringSelector();
+    const sels = [epSel, uringSel, new PollSelector(), new SelectSelector()];
     const pending: Array<Promise<unknown>> = [];
     try {
       srv.bind(['127.0.0.1', 0]);
@@ -151,7 +154,7 @@ describe('close-on-exec', () => {
           pending.push(s.selectAsync(null));
         }
         const ours = openFds().filter((fd) => !before.has(fd));
-        const mustHave = [srv, cli, unix, pa, pb, conn].map((s) => s.fileno()).concat([r, w, ep.fileno(), epSel.fileno()]);
+        const mustHave = [srv, cli, unix, pa, pb, conn].map((s) => s.fileno()).concat([r, w, ep.fileno(), epSel.fileno(), uringSel.fileno()]);
         for (const fd of mustHave) expect(ours).toContain(fd);
         // Every fd that appeared is marked close-on-exec...
         for (const fd of ours) {
@@ -199,7 +202,7 @@ describe('worker_threads', () => {
       after: number[];
       afterTargets: string[];
     };
-    expect(out.rounds).toEqual([0, 1, 2, 3].map((i) => ({ code: 0, msg: [...Array(4).fill(`hello ${i}`), true] })));
+    expect(out.rounds).toEqual([0, 1, 2, 3].map((i) => ({ code: 0, msg: [...Array(5).fill(`hello ${i}`), true] })));
     expect(out.ends.map((e) => [e.how, e.msgs[0]])).toEqual([
       ['exit', 'armed'],
       ['natural', 'armed'],

@@ -8,7 +8,7 @@ import { getEventListeners, once } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   AbortError, EVENT_READ, EVENT_WRITE, EpollSelector, PollSelector, SO_LINGER, SO_RCVBUF, SO_SNDBUF, SOL_SOCKET,
-  SelectSelector, Socket, socketpair, type BaseSelector,
+  SelectSelector, Socket, UringSelector, socketpair, type BaseSelector,
 } from '../src/ts/index';
 import { TIME_SCALE } from './time-scale';
 
@@ -17,6 +17,7 @@ const BACKENDS = [
   ['select', SelectSelector, 'SelectSelector'],
   ['poll', PollSelector, 'PollSelector'],
   ['epoll', EpollSelector, 'EpollSelector'],
+  ['io_uring', UringSelector, 'UringSelector'],
 ] as const;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -586,8 +587,8 @@ describe.each(BACKENDS)('%s selectAsync', (name, Cls, clsName) => {
     expect(JSON.parse(res.out.trim())).toEqual([7, 7, 7]);
   });
 
-  if (name === 'epoll') {
-    it('the pending wait does not make the epoll fd unusable for select() afterwards', async () => {
+  if (name === 'epoll' || name === 'io_uring') {
+    it(`the pending wait does not make the ${name} fd unusable for select() afterwards`, async () => {
       const [a, b] = pair();
       const key = sel.register(a, EVENT_READ);
       const p = sel.selectAsync(100);

@@ -10,6 +10,7 @@ const BACKENDS = [
   ['select', 'SelectSelector'],
   ['poll', 'PollSelector'],
   ['epoll', 'EpollSelector'],
+  ['io_uring', 'UringSelector'],
 ] as const;
 
 /** Runs `script` (CommonJS, `io` is the package) in a fresh node; returns its last stdout line as JSON. */
@@ -142,13 +143,13 @@ describe.each(BACKENDS)('%s selector in a child process', (name, cls) => {
 });
 
 describe('fds the selectors create', () => {
-  it('are close-on-exec (epoll fd, select/poll wake-up pipes), with a wait pending', () => {
+  it('are close-on-exec (epoll fd, select/poll wake-up pipes, io_uring ring and eventfd), with a wait pending', () => {
     const res = runChild(`
       const fs = require('node:fs');
       const fds = () => new Set(fs.readdirSync('/proc/self/fd').map(Number));
       const before = fds();
       const [a, b] = io.socketpair();
-      const sels = [new io.SelectSelector(), new io.PollSelector(), new io.EpollSelector()];
+      const sels = [new io.SelectSelector(), new io.PollSelector(), new io.EpollSelector(), new io.UringSelector()];
       for (const s of sels) { s.register(a, io.EVENT_READ); s.selectAsync(); }
       const created = [...fds()].filter((fd) => !before.has(fd) && fd !== a.fileno() && fd !== b.fileno());
       const flags = created.map((fd) => {
@@ -162,8 +163,8 @@ describe('fds the selectors create', () => {
       a.close(); b.close();
     `);
     const flags = res.flags as Array<[number, number]>;
-    // One epoll fd and two wake-up pipes at least.
-    expect(flags.length).toBeGreaterThanOrEqual(5);
+    // One epoll fd, two wake-up pipes, the ring and its eventfd at least.
+    expect(flags.length).toBeGreaterThanOrEqual(7);
     for (const [fd, f] of flags) expect(f & (res.O_CLOEXEC as number), `fd ${fd} flags ${f.toString(8)}`).not.toBe(0);
   });
 });

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   DefaultSelector, EVENT_READ, EVENT_WRITE, EpollSelector, FD_SETSIZE, KqueueSelector, PollSelector, SelectSelector,
-  SO_LINGER, SO_RCVBUF, SO_SNDBUF, SOL_SOCKET, Socket, close as closeFd, pipe, socketpair,
+  SO_LINGER, SO_RCVBUF, SO_SNDBUF, SOL_SOCKET, Socket, UringSelector, close as closeFd, pipe, socketpair,
   type BaseSelector, type FileLike,
 } from '../src/ts/index';
 import { TIME_SCALE } from './time-scale';
@@ -18,6 +18,7 @@ const BACKENDS = [
   ['select', SelectSelector],
   ['poll', PollSelector],
   ['epoll', EpollSelector],
+  ['io_uring', UringSelector],
 ] as const;
 
 const RW = EVENT_READ | EVENT_WRITE;
@@ -197,8 +198,8 @@ describe.each(BACKENDS)('%s selector', (name, Cls) => {
       expect(codeOf(() => sel.getMap())).toBe('ERR_IOMUX_CLOSED');
       expect(codeOf(() => sel.select(0))).toBe('ERR_IOMUX_CLOSED');
       await expect(sel.selectAsync(0)).rejects.toMatchObject({ code: 'ERR_IOMUX_CLOSED' });
-      if (sel instanceof EpollSelector) {
-        const ep = sel as EpollSelector<string>;
+      if (sel instanceof EpollSelector || sel instanceof UringSelector) {
+        const ep = sel as EpollSelector<string> | UringSelector<string>;
         expect(codeOf(() => ep.fileno())).toBe('ERR_IOMUX_CLOSED');
       }
     });
@@ -278,7 +279,7 @@ describe.each(BACKENDS)('%s selector', (name, Cls) => {
       sel.unregister(r);
     });
 
-    if (name === 'epoll') {
+    if (name === 'epoll' || name === 'io_uring') {
       it('with other events on a closed fd: the kernel refuses (EBADF) and the key is dropped', () => {
         const [r, w] = pipe();
         toClose.push(() => closeFd(w));
@@ -523,7 +524,7 @@ describe('DefaultSelector', () => {
     return JSON.parse(out.trim()) as Record<string, unknown>;
   }
 
-  it.each(['select', 'poll', 'epoll'])('IOMUX_BACKEND=%s picks that backend', (value) => {
+  it.each(['select', 'poll', 'epoll', 'io_uring'])('IOMUX_BACKEND=%s picks that backend', (value) => {
     expect(runWith(value)).toEqual({ backend: value, ready: 1 });
   });
 
@@ -540,7 +541,7 @@ describe('DefaultSelector', () => {
     const res = runWith('bogus');
     expect(res.error).toBe('RangeError');
     expect(res.message).toMatch(/IOMUX_BACKEND/);
-    expect(res.message).toMatch(/select.*poll.*epoll/);
+    expect(res.message).toMatch(/select.*poll.*epoll.*io_uring/);
     expect(res.message).toMatch(/bogus/);
   });
 });

@@ -48,6 +48,8 @@ const SERVERS = [
   { id: 'iomux-select', label: 'iomux select', backend: 'select', color: '#1f77b4', dash: 'solid', marker: 'circle' },
   { id: 'iomux-poll', label: 'iomux poll', backend: 'poll', color: '#2ca02c', dash: 'solid', marker: 'square' },
   { id: 'iomux-epoll', label: 'iomux epoll', backend: 'epoll', color: '#d62728', dash: 'solid', marker: 'triangle' },
+  // The echo CLI has no --backend io_uring; IOMUX_BACKEND picks it through DefaultSelector.
+  { id: 'iomux-io_uring', label: 'iomux io_uring', backend: 'io_uring', viaEnv: true, color: '#9467bd', dash: 'solid', marker: 'diamond' },
   { id: 'node-net', label: 'Node net', color: '#ff7f0e', dash: 'dash', marker: 'diamond' },
   { id: 'c-epoll', label: 'C epoll', color: '#444444', dash: 'dot', marker: 'circle' },
 ];
@@ -101,10 +103,14 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 function startServer(server, exes) {
   let cmd;
   let args;
-  if (server.backend) [cmd, args] = [process.execPath, [path.join(root, 'demos', 'bin', 'iomux.js'), 'echo', '--backend', server.backend, '--port', '0', '--json']];
+  let env = process.env;
+  if (server.viaEnv) {
+    [cmd, args] = [process.execPath, [path.join(root, 'demos', 'bin', 'iomux.js'), 'echo', '--port', '0', '--json']];
+    env = { ...process.env, IOMUX_BACKEND: server.backend };
+  } else if (server.backend) [cmd, args] = [process.execPath, [path.join(root, 'demos', 'bin', 'iomux.js'), 'echo', '--backend', server.backend, '--port', '0', '--json']];
   else if (server.id === 'node-net') [cmd, args] = [process.execPath, [path.join(here, 'net-echo-server.mjs'), '--port', '0']];
   else [cmd, args] = [exes.server, ['--port', '0']];
-  const child = track(spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
+  const child = track(spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env }));
   let out = '';
   let err = '';
   child.stderr.setEncoding('utf8').on('data', (d) => (err += d));

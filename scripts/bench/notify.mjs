@@ -9,7 +9,7 @@
 //              wake-up latency (p50/p99) and its own CPU time per wake-up.
 //   pingpong   always ready: write a byte on one end of a socketpair, wait until
 //              the other end is readable, read it, repeat (events/s, CPU per event).
-// Implementations: iomux's EpollSelector, PollSelector and SelectSelector
+// Implementations: iomux's EpollSelector, UringSelector, PollSelector and SelectSelector
 // (selectAsync()), npm `epoll` (fivdi: epoll + a thread + uv_async), npm
 // `socketwatcher` (a bare uv_poll_t), and Node `net` on the same fd. The raw
 // iomux Epoll class has no async form, so it is not in the table. The peers are
@@ -37,6 +37,7 @@ const require = createRequire(import.meta.url);
 const PEERS = { epoll: '4.0.2', socketwatcher: '0.4.0' };
 const IMPLS = [
   { id: 'iomux-epoll', label: 'iomux EpollSelector', color: '#d62728' },
+  { id: 'iomux-io_uring', label: 'iomux UringSelector', color: '#17becf' },
   { id: 'iomux-poll', label: 'iomux PollSelector', color: '#2ca02c' },
   { id: 'iomux-select', label: 'iomux SelectSelector', color: '#1f77b4' },
   { id: 'fivdi-epoll', label: 'npm epoll (fivdi)', color: '#9467bd' },
@@ -76,6 +77,7 @@ function watchers(peerDirs) {
   const peer = (name) => createRequire(path.join(peerDirs, 'package.json'))(name);
   return {
     'iomux-epoll': selector(io.EpollSelector),
+    'iomux-io_uring': selector(io.UringSelector),
     'iomux-poll': selector(io.PollSelector),
     'iomux-select': selector(io.SelectSelector),
     'fivdi-epoll': (fd, onReadable) => {

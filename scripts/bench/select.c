@@ -1,6 +1,7 @@
 /*
  * bench-select.c: the baseline for `npm run bench:select`. Times the raw
- * zero-timeout select(2), poll(2) and epoll_wait(2) in a tight loop, including
+ * zero-timeout select(2), poll(2), epoll_wait(2) and io_uring readiness
+ * (IORING_OP_POLL_ADD through raw syscalls) in a tight loop, including
  * what a C program must do to find the ready fds, so that iomux and CPython can
  * be compared with the cost of the syscall itself.
  *
@@ -27,10 +28,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/io_uring.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -195,10 +199,113 @@ static void epoll_teardown(void) {
   free(evs);
 }
 
+/* ---- io_uring: one single-shot IORING_OP_POLL_ADD per registered fd. A poll
+ * that completed is re-armed by the next call, and completes during that very
+ * io_uring_enter while its fd is still ready: level-triggered readiness, as a C
+ * program gets it from io_uring (a multishot poll reports wake-ups, not
+ * readiness, and would report nothing after the first call here). So each call
+ * submits A SQEs and reaps A CQEs with one io_uring_enter. */
+static int ur_fd = -1;
+static unsigned *ur_sq_head, *ur_sq_tail, *ur_sq_array, ur_sq_mask, ur_sq_entries, ur_local_tail, ur_pending;
+static unsigned *ur_cq_head, *ur_cq_tail, ur_cq_mask;
+static struct io_uring_sqe *ur_sqes;
+static struct io_uring_cqe *ur_cqes;
+static void *ur_sq_ring, *ur_cq_ring;
+static size_t ur_sq_len, ur_cq_len, ur_sqes_len;
+static int *ur_rearm, ur_nrearm;
+
+static void ur_submit(unsigned min_complete, unsigned flags) {
+  if (syscall(__NR_io_uring_enter, ur_fd, ur_pending, min_complete, flags, NULL, 0) < 0) die("io_uring_enter");
+  ur_pending = 0;
+}
+
+static void ur_poll_add(int fd) {
+  if (ur_local_tail - __atomic_load_n(ur_sq_head, __ATOMIC_ACQUIRE) >= ur_sq_entries) ur_submit(0, 0);
+  struct io_uring_sqe *e = &ur_sqes[ur_local_tail & ur_sq_mask];
+  memset(e, 0, sizeof *e);
+  e->opcode = IORING_OP_POLL_ADD;
+  e->fd = fd;
+  e->poll32_events = POLLIN;
+  e->user_data = (uint64_t)fd;
+  __atomic_store_n(ur_sq_tail, ++ur_local_tail, __ATOMIC_RELEASE);
+  ur_pending++;
+}
+
+/* Takes the completions off the CQ; each is a ready fd whose poll must be re-armed. */
+static int ur_reap(void) {
+  unsigned head = *ur_cq_head, tail = __atomic_load_n(ur_cq_tail, __ATOMIC_ACQUIRE);
+  int found = 0;
+  for (; head != tail; head++) {
+    const struct io_uring_cqe *c = &ur_cqes[head & ur_cq_mask];
+    if (c->res > 0) ur_rearm[ur_nrearm++] = (int)c->user_data;
+    found++;
+  }
+  __atomic_store_n(ur_cq_head, head, __ATOMIC_RELEASE);
+  return found;
+}
+
+static void uring_setup(const struct fdset *s) {
+  struct io_uring_params p;
+  memset(&p, 0, sizeof p);
+  p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP;
+  p.cq_entries = 256 * 16; /* as iomux's UringSelector: 256 SQ entries, a CQ 16 times as large */
+  ur_fd = (int)syscall(__NR_io_uring_setup, 256, &p);
+  if (ur_fd < 0) die("io_uring_setup");
+  ur_sq_len = p.sq_off.array + p.sq_entries * sizeof(unsigned);
+  ur_cq_len = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
+  ur_sq_ring = mmap(NULL, ur_sq_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ur_fd, IORING_OFF_SQ_RING);
+  ur_cq_ring = mmap(NULL, ur_cq_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ur_fd, IORING_OFF_CQ_RING);
+  ur_sqes_len = p.sq_entries * sizeof(struct io_uring_sqe);
+  ur_sqes = mmap(NULL, ur_sqes_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ur_fd, IORING_OFF_SQES);
+  if (ur_sq_ring == MAP_FAILED || ur_cq_ring == MAP_FAILED || ur_sqes == MAP_FAILED) die("mmap");
+  char *sq = ur_sq_ring, *cq = ur_cq_ring;
+  ur_sq_head = (unsigned *)(sq + p.sq_off.head);
+  ur_sq_tail = (unsigned *)(sq + p.sq_off.tail);
+  ur_sq_mask = *(unsigned *)(sq + p.sq_off.ring_mask);
+  ur_sq_entries = *(unsigned *)(sq + p.sq_off.ring_entries);
+  ur_sq_array = (unsigned *)(sq + p.sq_off.array);
+  for (unsigned i = 0; i < ur_sq_entries; i++) ur_sq_array[i] = i;
+  ur_local_tail = *ur_sq_tail;
+  ur_cq_head = (unsigned *)(cq + p.cq_off.head);
+  ur_cq_tail = (unsigned *)(cq + p.cq_off.tail);
+  ur_cq_mask = *(unsigned *)(cq + p.cq_off.ring_mask);
+  ur_cqes = (struct io_uring_cqe *)(cq + p.cq_off.cqes);
+  ur_rearm = calloc((size_t)s->n, sizeof *ur_rearm);
+  ur_nrearm = 0;
+  /* Arm every fd; the ready ones complete at once and are found by the first call. */
+  for (int i = 0; i < s->n; i++) {
+    ur_poll_add(s->ends[i]);
+    if (ur_pending == ur_sq_entries) {
+      ur_submit(0, 0);
+      ur_reap();
+    }
+  }
+  ur_submit(0, 0);
+}
+
+static int uring_once(void) {
+  int n = ur_nrearm;
+  ur_nrearm = 0;
+  for (int i = 0; i < n; i++) ur_poll_add(ur_rearm[i]);
+  if (ur_pending) ur_submit(0, 0);
+  return ur_reap();
+}
+
+static void uring_teardown(void) {
+  munmap(ur_sqes, ur_sqes_len);
+  munmap(ur_cq_ring, ur_cq_len);
+  munmap(ur_sq_ring, ur_sq_len);
+  close(ur_fd);
+  free(ur_rearm);
+}
+
 static const struct backend backends[] = {
     {"select", 1000, select_setup, select_once, nothing},
     {"poll", 0, poll_setup, poll_once, poll_teardown},
     {"epoll", 0, epoll_setup, epoll_once, epoll_teardown},
+    {"io_uring", 0, uring_setup, uring_once, uring_teardown},
+    /* The same C loop: the baseline for iomux's { multishot: false } row too. */
+    {"io_uring-single", 0, uring_setup, uring_once, uring_teardown},
     {"select3", 1000, select3_setup, select3_once, nothing},
 };
 
@@ -352,7 +459,7 @@ int main(int argc, char **argv) {
   if (idle_thread && pthread_create(&th, NULL, idle, NULL) != 0) die("pthread_create");
   if (serving) return serve();
 
-  int nb = variants ? 4 : 3;
+  int nb = variants ? 6 : 4;  /* io_uring-single is the same loop as io_uring */
   for (int k = 0; k < nb; k++) {
     const struct backend *b = &backends[k];
     for (size_t i = 0; i < sizeof kSizes / sizeof kSizes[0]; i++) {

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // `npm run bench:select`: the cost of a zero-timeout sel.select(0) in iomux,
 // against the same syscall in a tight C loop (scripts/bench/select.c, compiled
-// here with the system cc) and against CPython's selectors, for every backend,
+// here with the system cc) and against CPython's selectors (which have no
+// io_uring selector), for every backend (io_uring twice: UringSelector's
+// default multishot polls, and `io_uring-single` = { multishot: false }),
 // N registered fds and A ready fds. Writes select.{md,svg,json} and
 // README-select.md to a temporary directory, to --out DIR, or with --write to
 // the committed bench-results/ (scripts/lib/bench.mjs).
@@ -35,7 +37,8 @@ const require = createRequire(import.meta.url);
 const SIZES = [1, 10, 100, 1000, 10000];
 const SELECT_MAX_N = 1000; // all fds must stay below FD_SETSIZE (1024)
 const TARGET_RATIO = 1.3;
-const BACKENDS = ['select', 'poll', 'epoll'];
+const BACKENDS = ['select', 'poll', 'epoll', 'io_uring', 'io_uring-single'];
+const PYTHON_HAS = new Set(['select', 'poll', 'epoll']);
 const FD_HEADROOM = 200; // fds the runtimes themselves hold open
 
 const argv = process.argv.slice(2);
@@ -83,7 +86,11 @@ function readyIndices(n, a) {
 function iomuxWorker() {
   const iomux = require(root);
   const { native } = require(path.join(root, 'dist', 'binding.js'));
-  const classes = { select: iomux.SelectSelector, poll: iomux.PollSelector, epoll: iomux.EpollSelector };
+  const classes = {
+    select: iomux.SelectSelector, poll: iomux.PollSelector, epoll: iomux.EpollSelector,
+    io_uring: iomux.UringSelector,
+    'io_uring-single': class extends iomux.UringSelector { constructor() { super({ multishot: false }); } },
+  };
   let sink = 0;
   let cell;
 
@@ -412,7 +419,7 @@ function verdict(rows) {
 }
 
 function chart(results, m) {
-  const colors = { select: '#1f77b4', poll: '#2ca02c', epoll: '#d62728' };
+  const colors = { select: '#1f77b4', poll: '#2ca02c', epoll: '#d62728', io_uring: '#9467bd', 'io_uring-single': '#8c564b' };
   const styles = { c: ['solid', 'circle', 'C'], iomux: ['dash', 'square', 'iomux'], cpython: ['dot', 'triangle', 'CPython'] };
   const panel = (bigA) => {
     const series = [];
@@ -443,7 +450,7 @@ async function measureAll(workers, analyze) {
   const results = [];
   for (const backend of BACKENDS) {
     const io = new Worker(`iomux ${backend}`, process.execPath, [fileURLToPath(import.meta.url), '--iomux-worker']);
-    const py = workers.python ? new Worker(`CPython ${backend}`, 'python3', ['-c', PYTHON]) : null;
+    const py = workers.python && PYTHON_HAS.has(backend) ? new Worker(`CPython ${backend}`, 'python3', ['-c', PYTHON]) : null;
     // The breakdown loops run in their own process so they cannot disturb V8's view of the main loop.
     const io2 = analyze ? new Worker(`iomux ${backend} (analysis)`, process.execPath, [fileURLToPath(import.meta.url), '--iomux-worker']) : null;
     try {
@@ -543,7 +550,10 @@ function report(results, m, analyze) {
     machineBlock(m),
     '',
     'C: the raw syscall in a tight loop, including finding the ready fds (scripts/bench/select.c, `cc -O2`).',
-    'iomux: `sel.select(0)` on SelectSelector / PollSelector / EpollSelector. CPython: `selectors` `sel.select(0)`.',
+    'iomux: `sel.select(0)` on SelectSelector / PollSelector / EpollSelector / UringSelector (io_uring: multishot polls, the default;',
+    'io_uring-single: `{ multishot: false }`). CPython: `selectors` `sel.select(0)` (no io_uring selector there).',
+    'C io_uring (both io_uring rows): single-shot IORING_OP_POLL_ADD per fd, re-armed after each completion (one io_uring_enter',
+    'submits the A re-arms, which complete at once while the fds stay ready): level-triggered readiness as C gets it from io_uring.',
     'N registered fds (both ends of N/2 AF_UNIX socketpairs), A of them readable (one unread byte each). ns per call, median of the rounds.',
     '',
     table,

@@ -70,10 +70,11 @@ check('refused connect: ECONNREFUSED, blocking and non-blocking', () => {
   n.close();
 });
 
-check('pipe, Poll and Epoll throw ENOSYS', () => {
+check('pipe, Poll, Epoll and UringSelector throw ENOSYS', () => {
   assert.throws(() => io.pipe(), { code: 'ENOSYS' });
   assert.throws(() => new io.Poll(), { code: 'ENOSYS' });
   assert.throws(() => new io.Epoll(), { code: 'ENOSYS' });
+  assert.throws(() => new io.UringSelector(), { code: 'ENOSYS' });
 });
 
 check('select() beyond FD_SETSIZE entries is a RangeError', () => {

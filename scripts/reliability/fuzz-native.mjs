@@ -336,6 +336,9 @@ const SET_CTORS = [
   () => new native.Poll(results()),
   () => new native.EpollSet(results()),
   () => new native.Epoll(results(), epollAdopt()),
+  // The ring's options: mostly valid, sometimes not (TypeError/RangeError).
+  () => new native.UringSet(results(), chance(0.8) ? pick([undefined, 1, 8, 64]) : pick([0, -1, 1.5, 'x', 1e9]),
+    chance(0.9) ? pick([undefined, true, false]) : pick([1, 'yes', null])),
 ];
 // Epoll's second argument adopts an fd (closes it on close): a fresh pipe end
 // that leaves the pool, or a number that cannot be open.
@@ -404,7 +407,7 @@ function dropSet() {
 }
 
 // ---- public API ---------------------------------------------------------------
-const SELECTORS = [io.SelectSelector, io.PollSelector, io.EpollSelector, io.DefaultSelector];
+const SELECTORS = [io.SelectSelector, io.PollSelector, io.EpollSelector, io.UringSelector, io.DefaultSelector];
 function fileArg() {
   return chance(0.7) ? fd_() : chance(0.5) ? fileLike() : safeFd(value());
 }

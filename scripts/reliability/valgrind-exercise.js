@@ -309,7 +309,7 @@ function sockets() {
 }
 
 async function selectors() {
-  for (const Sel of [io.SelectSelector, io.PollSelector, io.EpollSelector, io.DefaultSelector]) {
+  for (const Sel of [io.SelectSelector, io.PollSelector, io.EpollSelector, io.UringSelector, io.DefaultSelector]) {
     const [a, b] = io.socketpair();
     const sel = ok(() => new Sel());
     ok(() => sel.register(a, io.EVENT_READ, 'a'));
@@ -373,14 +373,14 @@ function worker() {
 
 async function inWorker() {
   const [a, b] = io.socketpair();
-  const sels = [new io.SelectSelector(), new io.PollSelector(), new io.EpollSelector()];
+  const sels = [new io.SelectSelector(), new io.PollSelector(), new io.EpollSelector(), new io.UringSelector()];
   for (const s of sels) {
     s.register(a, io.EVENT_READ);
     s.selectAsync(null).catch(() => {});
   }
   b.send(Buffer.from('x'));
   io.select([a], [], [], 0);
-  parentPort.postMessage(4);
+  parentPort.postMessage(5);
   // Exit with the waits pending, the sockets and selectors open.
   process.exit(0);
 }

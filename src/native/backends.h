@@ -9,6 +9,7 @@ struct Instance;
 void InitSelect(Napi::Env env, Napi::Object exports, Instance* inst);
 void InitPoll(Napi::Env env, Napi::Object exports, Instance* inst);
 void InitEpoll(Napi::Env env, Napi::Object exports, Instance* inst);
+void InitUring(Napi::Env env, Napi::Object exports, Instance* inst);
 void InitSocket(Napi::Env env, Napi::Object exports, Instance* inst);
 
 }  // namespace iomux

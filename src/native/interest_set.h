@@ -45,7 +45,8 @@
 // Optional (MechBase has no-op defaults): CheckOpen(env) before every call (throw
 // ERR_IOMUX_CLOSED), Close() (release kernel objects; after the async wait
 // stopped), ToFd(env, value) (e.g. select's FD_SETSIZE check), kHasFileno +
-// Fileno(), kMaxEvents (wait() takes a maxevents argument).
+// Fileno(), kMaxEvents (wait() takes a maxevents argument), kHasInfo +
+// Info(env) (an info() method: what the mechanism reports about itself).
 #pragma once
 #include <napi.h>
 
@@ -63,6 +64,7 @@ namespace iomux {
 struct MechBase {
   static constexpr bool kHasFileno = false;
   static constexpr bool kMaxEvents = false;
+  static constexpr bool kHasInfo = false;
   static constexpr uint32_t kAllowed = 0;
   static constexpr uint32_t kDefault = 0;
   static uint32_t Encode(uint32_t ev) { return ev; }
@@ -74,6 +76,7 @@ struct MechBase {
   int BlockingWait(sys::fd_t) { return -ENOSYS; }
   void CollectSnapshot(ReadyList*) {}
   int Fileno() { return -1; }
+  Napi::Value Info(Napi::Env env) { return env.Undefined(); }
 };
 
 template <typename Mech>
@@ -92,6 +95,7 @@ class InterestSet : public Napi::ObjectWrap<InterestSet<Mech>>, public AsyncSour
         Wrap::template InstanceMethod<&Self::CloseMethod>("close"),
     };
     if constexpr (Mech::kHasFileno) props.push_back(Wrap::template InstanceMethod<&Self::Fileno>("fileno"));
+    if constexpr (Mech::kHasInfo) props.push_back(Wrap::template InstanceMethod<&Self::InfoMethod>("info"));
     return Wrap::DefineClass(env, Mech::kName, props);
   }
 
@@ -194,6 +198,7 @@ class InterestSet : public Napi::ObjectWrap<InterestSet<Mech>>, public AsyncSour
     mech_.CheckOpen(info.Env());
     return Napi::Number::New(info.Env(), mech_.Fileno());
   }
+  Napi::Value InfoMethod(const Napi::CallbackInfo& info) { return mech_.Info(info.Env()); }
 
   // wait(timeout, maxevents?) -> number of (fd, mask) pairs written.
   static napi_value WaitEntry(napi_env env, napi_callback_info cbi) {

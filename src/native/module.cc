@@ -15,6 +15,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitSelect(env, exports, inst);
   InitPoll(env, exports, inst);
   InitEpoll(env, exports, inst);
+  InitUring(env, exports, inst);
   InitSocket(env, exports, inst);
   return exports;
 }

@@ -16,6 +16,8 @@ export { SelectSelector } from './selectors/select';
 export { PollSelector } from './selectors/poll';
 export { EpollSelector } from './selectors/epoll';
 export { KqueueSelector } from './selectors/kqueue';
+export { UringSelector } from './selectors/uring';
+export type { UringSelectorOptions } from './selectors/uring';
 export { DefaultSelector } from './selectors/default';
 export { AbortError } from './errors';
 export type { IomuxError, IomuxErrorCode } from './errors';

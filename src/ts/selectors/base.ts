@@ -9,7 +9,7 @@ import { ResultsBuffer } from '../interest';
 export const EVENT_READ = 1;
 export const EVENT_WRITE = 2;
 
-export type Backend = 'select' | 'poll' | 'epoll' | 'kqueue';
+export type Backend = 'select' | 'poll' | 'epoll' | 'kqueue' | 'io_uring';
 
 export interface SelectorKey<T = unknown> {
   readonly fileobj: FileLike;

@@ -1,17 +1,20 @@
 // DefaultSelector: epoll on Linux, poll on other POSIX systems (kqueue is
-// planned), select on Windows. IOMUX_BACKEND=select|poll|epoll|kqueue overrides.
+// planned), select on Windows. IOMUX_BACKEND=select|poll|epoll|kqueue|io_uring overrides
+// (io_uring only ever by name).
 import { native } from '../binding';
 import type { BaseSelector } from './base';
 import { EpollSelector } from './epoll';
 import { KqueueSelector } from './kqueue';
 import { PollSelector } from './poll';
 import { SelectSelector } from './select';
+import { UringSelector } from './uring';
 
 const BACKENDS = {
   select: SelectSelector,
   poll: PollSelector,
   epoll: EpollSelector,
   kqueue: KqueueSelector,
+  io_uring: UringSelector,
 } as const;
 
 function pick(): new <T = unknown>() => BaseSelector<T> {
