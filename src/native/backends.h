@@ -10,5 +10,6 @@ void InitSelect(Napi::Env env, Napi::Object exports, Instance* inst);
 void InitPoll(Napi::Env env, Napi::Object exports, Instance* inst);
 void InitEpoll(Napi::Env env, Napi::Object exports, Instance* inst);
 void InitSocket(Napi::Env env, Napi::Object exports, Instance* inst);
+void InitResolve(Napi::Env env, Napi::Object exports, Instance* inst);
 
 }  // namespace iomux

@@ -8,6 +8,7 @@
 // lookups, child processes and signal handlers (SIGINT included) keep working
 // inside a loop program. When the loop is busy it still yields to Node's
 // macrotask queue every YIELD_MS, so a flood of ready sockets cannot starve it.
+import { invalidArgType } from './argerrors';
 import { isIP } from 'node:net';
 import { lookup } from 'node:dns/promises';
 import { AbortError, iomuxError, systemError } from './errors';
@@ -148,7 +149,7 @@ export class EventLoop {
    */
   async run<T>(main: () => Promise<T>): Promise<T> {
     this.#checkOpen();
-    if (typeof main !== 'function') throw new TypeError('run(main): main must be a function returning a promise');
+    if (typeof main !== 'function') throw invalidArgType('run(main): main must be a function returning a promise');
     if (this.#running) throw new Error('the loop is already running');
     this.#running = true;
     let outcome: { ok: true; value: T } | { ok: false; error: unknown } | undefined;
@@ -183,7 +184,7 @@ export class EventLoop {
   /** Runs fn on the next loop iteration; callbacks run in the order they were scheduled. */
   callSoon(fn: () => void): void {
     this.#checkOpen();
-    if (typeof fn !== 'function') throw new TypeError('callSoon(fn): fn must be a function');
+    if (typeof fn !== 'function') throw invalidArgType('callSoon(fn): fn must be a function');
     this.#ready.push(fn);
     this.#wake();
   }
@@ -192,7 +193,7 @@ export class EventLoop {
   callLater(ms: number, fn: () => void): TimerHandle {
     this.#checkOpen();
     checkDelay(ms, 'callLater');
-    if (typeof fn !== 'function') throw new TypeError('callLater(ms, fn): fn must be a function');
+    if (typeof fn !== 'function') throw invalidArgType('callLater(ms, fn): fn must be a function');
     const t = new Timer(performance.now() + Math.max(0, ms), this.#timerSeq++, fn, this);
     const wasFirst = this.#timers.peek();
     this.#timers.push(t);
@@ -456,5 +457,5 @@ export class EventLoop {
 }
 
 function checkDelay(ms: unknown, what: string): asserts ms is number {
-  if (typeof ms !== 'number' || Number.isNaN(ms)) throw new TypeError(`${what}: ms must be a number of milliseconds`);
+  if (typeof ms !== 'number' || Number.isNaN(ms)) throw invalidArgType(`${what}: ms must be a number of milliseconds`);
 }

@@ -1,6 +1,7 @@
 // The shared bookkeeping of every selector (CPython's _BaseSelectorImpl): keys by
 // fd, argument checks, the result array, selectAsync. Each backend subclass
 // only says which native interest set it talks to.
+import { invalidArgType, outOfRange } from '../argerrors';
 import { type NativeSet, type Timeout } from '../binding';
 import { AbortError, iomuxError } from '../errors';
 import { toFd, type FileLike } from '../filelike';
@@ -133,7 +134,7 @@ export abstract class BaseSelector<T = unknown> {
         this.#checkOpen();
         checkTimeout(timeoutMs);
         const signal = opts?.signal;
-        if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('opts.signal must be an AbortSignal');
+        if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidArgType('opts.signal must be an AbortSignal');
         if (this.#pending) throw iomuxError('ERR_IOMUX_BUSY', 'a selectAsync() is already pending on this selector');
         if (signal?.aborted) throw new AbortError(signal.reason);
         const now = this.select(0);
@@ -282,16 +283,16 @@ function makeKey<T>(fileobj: FileLike, fd: number, events: number, data: T): Sel
 }
 
 function checkEvents(events: unknown): asserts events is number {
-  if (typeof events !== 'number' || !Number.isInteger(events)) throw new TypeError('events must be an integer');
+  if (typeof events !== 'number' || !Number.isInteger(events)) throw invalidArgType('events must be an integer');
   if (events === 0 || (events & ~(EVENT_READ | EVENT_WRITE)) !== 0 || events < 0) {
-    throw new RangeError(`events must be a non-empty combination of EVENT_READ and EVENT_WRITE, got ${events}`);
+    throw outOfRange(`events must be a non-empty combination of EVENT_READ and EVENT_WRITE, got ${events}`);
   }
 }
 
 function checkTimeout(t: unknown): void {
   if (t === undefined || t === null) return;
-  if (typeof t !== 'number') throw new TypeError('timeout must be a number of milliseconds, null or undefined');
-  if (Number.isNaN(t)) throw new TypeError('timeout must not be NaN');
+  if (typeof t !== 'number') throw invalidArgType('timeout must be a number of milliseconds, null or undefined');
+  if (Number.isNaN(t)) throw invalidArgType('timeout must not be NaN');
 }
 
 function describe(fileobj: FileLike, fd: number): string {

@@ -1,5 +1,6 @@
 // DefaultSelector: epoll on Linux, poll on other POSIX systems (kqueue is
 // planned), select on Windows. IOMUX_BACKEND=select|poll|epoll|kqueue overrides.
+import { invalidArgValue } from '../argerrors';
 import { native } from '../binding';
 import type { BaseSelector } from './base';
 import { EpollSelector } from './epoll';
@@ -18,7 +19,7 @@ function pick(): new <T = unknown>() => BaseSelector<T> {
   const want = process.env.IOMUX_BACKEND;
   if (want !== undefined && want !== '') {
     if (!(want in BACKENDS)) {
-      throw new RangeError(`IOMUX_BACKEND must be one of ${Object.keys(BACKENDS).join(', ')}; got ${JSON.stringify(want)}`);
+      throw invalidArgValue(`IOMUX_BACKEND must be one of ${Object.keys(BACKENDS).join(', ')}; got ${JSON.stringify(want)}`);
     }
     return BACKENDS[want as keyof typeof BACKENDS];
   }
