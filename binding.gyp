@@ -9,7 +9,8 @@
         "src/native/select.cc",
         "src/native/async_wait.cc",
         "src/native/socket.cc",
-        "src/native/address.cc"
+        "src/native/address.cc",
+        "src/native/resolve.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED"],

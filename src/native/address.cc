@@ -18,15 +18,22 @@ int PortArg(Napi::Env env, Napi::Value v) {
   return int(d);
 }
 
-// getaddrinfo failures become ENOTFOUND-style system errors Node users recognise.
-[[noreturn]] void ThrowResolve(Napi::Env env, int gai, const std::string& host) {
-  Napi::Error e = Napi::Error::New(env, "getaddrinfo " + std::string(gai == EAI_NONAME ? "ENOTFOUND" : "EAI_AGAIN") +
-                                            " " + host + ": " + gai_strerror(gai));
-  e.Set("code", gai == EAI_NONAME ? "ENOTFOUND" : "EAI_AGAIN");
-  e.Set("errno", Napi::Number::New(env, gai));
-  e.Set("syscall", "getaddrinfo");
-  e.Set("hostname", host);
-  throw e;
+uint32_t UintArg(Napi::Env env, Napi::Value v, const char* what, double max) {
+  if (!v.IsNumber()) ThrowTypeError(env, std::string(what) + " must be an integer");
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (std::isnan(d) || (std::isfinite(d) && std::trunc(d) != d)) ThrowTypeError(env, std::string(what) + " must be an integer");
+  if (d < 0 || d > max) ThrowRangeError(env, std::string(what) + " is out of range");
+  return uint32_t(d);
+}
+
+bool IsV4Literal(const std::string& h) {
+  in_addr a;
+  return inet_pton(AF_INET, h.c_str(), &a) == 1;
+}
+
+bool IsV6Literal(const std::string& h) {
+  in6_addr a;
+  return inet_pton(AF_INET6, h.substr(0, h.find('%')).c_str(), &a) == 1;
 }
 
 }  // namespace
@@ -40,7 +47,7 @@ SockAddr ParseAddress(Napi::Env env, int family, Napi::Value value, const char* 
     if (path.size() >= sizeof un->sun_path) ThrowRangeError(env, "AF_UNIX path is too long (max " +
                                                                  std::to_string(sizeof un->sun_path - 1) + " bytes)");
     if (path.find('\0') != std::string::npos && path[0] != '\0')
-      ThrowTypeError(env, "AF_UNIX path must not contain NUL bytes");
+      ThrowInvalidArgValue(env, "AF_UNIX path must not contain NUL bytes");
     un->sun_family = AF_UNIX;
     memcpy(un->sun_path, path.data(), path.size());
     // A leading NUL is Linux's abstract namespace: its length is exact.
@@ -48,14 +55,33 @@ SockAddr ParseAddress(Napi::Env env, int family, Napi::Value value, const char* 
     return out;
   }
   if (family != AF_INET && family != AF_INET6) ThrowSystemError(env, EAFNOSUPPORT, syscall);
-  if (!value.IsArray() || value.As<Napi::Array>().Length() != 2)
-    ThrowTypeError(env, "an AF_INET/AF_INET6 address must be [host, port]");
-  Napi::Array a = value.As<Napi::Array>();
+  Napi::Array a;
+  uint32_t alen = 0;
+  if (value.IsArray()) {
+    a = value.As<Napi::Array>();
+    alen = a.Length();
+  }
+  // Python's AF_INET6 4-tuple (host, port, flowinfo, scope_id) is accepted too.
+  if (!value.IsArray() || !(alen == 2 || (alen == 4 && family == AF_INET6)))
+    ThrowTypeError(env, family == AF_INET ? "an AF_INET address must be [host, port]"
+                                          : "an AF_INET6 address must be [host, port] or [host, port, flowinfo, scopeId]");
   Napi::Value hv = a.Get(uint32_t(0));
   if (!hv.IsString()) ThrowTypeError(env, "host must be a string");
   std::string host = hv.As<Napi::String>().Utf8Value();
-  if (host.find('\0') != std::string::npos) ThrowTypeError(env, "host must not contain NUL bytes");
+  if (host.find('\0') != std::string::npos) ThrowInvalidArgValue(env, "host must not contain NUL bytes");
   int port = PortArg(env, a.Get(uint32_t(1)));
+  uint32_t flowinfo = 0, scope = 0;
+  if (alen == 4) {
+    flowinfo = UintArg(env, a.Get(uint32_t(2)), "flowinfo", 0xfffff);
+    scope = UintArg(env, a.Get(uint32_t(3)), "scopeId", 4294967295.0);
+  }
+  // An IP literal of the other family is the socket's problem, not the resolver's.
+  if ((family == AF_INET && IsV6Literal(host)) || (family == AF_INET6 && IsV4Literal(host))) {
+    ErrAddress at;
+    at.host = host;
+    at.port = port;
+    ThrowSystemError(env, EAFNOSUPPORT, syscall, at);
+  }
   if (family == AF_INET) {
     auto* in = reinterpret_cast<sockaddr_in*>(&out.storage);
     in->sin_family = AF_INET;
@@ -74,6 +100,8 @@ SockAddr ParseAddress(Napi::Env env, int family, Napi::Value value, const char* 
     auto* in6 = reinterpret_cast<sockaddr_in6*>(&out.storage);
     in6->sin6_family = AF_INET6;
     in6->sin6_port = htons(uint16_t(port));
+    in6->sin6_flowinfo = htonl(flowinfo);
+    in6->sin6_scope_id = scope;
     out.len = sizeof(sockaddr_in6);
     if (host.empty()) {
       in6->sin6_addr = in6addr_any;
@@ -83,19 +111,57 @@ SockAddr ParseAddress(Napi::Env env, int family, Napi::Value value, const char* 
   }
   addrinfo hints{}, *res = nullptr;
   hints.ai_family = family;
-  hints.ai_flags = AI_ADDRCONFIG;
+  // A scoped literal (fe80::1%eth0): the resolver maps the interface name, no look-up.
+  bool scoped = family == AF_INET6 && IsV6Literal(host);
+  hints.ai_flags = scoped ? AI_NUMERICHOST : AI_ADDRCONFIG;
   int gai = getaddrinfo(host.c_str(), nullptr, &hints, &res);
-#ifdef EAI_ADDRFAMILY
-  if (gai == EAI_ADDRFAMILY) gai = EAI_NONAME;
-#endif
-  if (gai == EAI_NODATA) gai = EAI_NONAME;
-  if (gai != 0 || !res) ThrowResolve(env, gai ? gai : EAI_NONAME, host);
+  if (gai == 0 && !res) gai = EAI_NONAME;
+  if (gai != 0) ThrowResolveError(env, gai, "getaddrinfo", host);
   memcpy(&out.storage, res->ai_addr, res->ai_addrlen);
   out.len = socklen_t(res->ai_addrlen);
   freeaddrinfo(res);
-  if (family == AF_INET) reinterpret_cast<sockaddr_in*>(&out.storage)->sin_port = htons(uint16_t(port));
-  else reinterpret_cast<sockaddr_in6*>(&out.storage)->sin6_port = htons(uint16_t(port));
+  if (family == AF_INET) {
+    reinterpret_cast<sockaddr_in*>(&out.storage)->sin_port = htons(uint16_t(port));
+  } else {
+    auto* in6 = reinterpret_cast<sockaddr_in6*>(&out.storage);
+    in6->sin6_port = htons(uint16_t(port));
+    in6->sin6_flowinfo = htonl(flowinfo);
+    if (scope) in6->sin6_scope_id = scope;
+  }
   return out;
+}
+
+// "fe80::1%eth0" for a scoped IPv6 address (getnameinfo names the interface), else inet_ntop's text.
+static std::string HostText(const sockaddr* sa) {
+  char buf[INET6_ADDRSTRLEN + 64];
+  if (sa->sa_family == AF_INET) {
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(sa)->sin_addr, buf, sizeof buf);
+    return buf;
+  }
+  auto* in6 = reinterpret_cast<const sockaddr_in6*>(sa);
+  if (in6->sin6_scope_id != 0 &&
+      getnameinfo(sa, sizeof(sockaddr_in6), buf, sizeof buf, nullptr, 0, NI_NUMERICHOST) == 0)
+    return buf;
+  inet_ntop(AF_INET6, &in6->sin6_addr, buf, sizeof buf);
+  return buf;
+}
+
+ErrAddress DescribeAddress(const SockAddr& a) {
+  ErrAddress at;
+  const sockaddr* sa = reinterpret_cast<const sockaddr*>(&a.storage);
+  if (sa->sa_family == AF_INET || sa->sa_family == AF_INET6) {
+    at.host = HostText(sa);
+    at.port = ntohs(sa->sa_family == AF_INET ? reinterpret_cast<const sockaddr_in*>(sa)->sin_port
+                                             : reinterpret_cast<const sockaddr_in6*>(sa)->sin6_port);
+  } else if (sa->sa_family == AF_UNIX) {
+    auto* un = reinterpret_cast<const sockaddr_un*>(sa);
+    size_t off = offsetof(sockaddr_un, sun_path);
+    size_t n = size_t(a.len) > off ? size_t(a.len) - off : 0;
+    if (n > sizeof un->sun_path) n = sizeof un->sun_path;
+    at.unix_path = true;
+    at.host = n && un->sun_path[0] == '\0' ? std::string(un->sun_path, n) : std::string(un->sun_path, strnlen(un->sun_path, n));
+  }
+  return at;
 }
 
 Napi::Value AddressToJs(Napi::Env env, const sockaddr* sa, socklen_t len) {
@@ -111,9 +177,13 @@ Napi::Value AddressToJs(Napi::Env env, const sockaddr* sa, socklen_t len) {
     }
     case AF_INET6: {
       auto* in6 = reinterpret_cast<const sockaddr_in6*>(sa);
-      inet_ntop(AF_INET6, &in6->sin6_addr, buf, sizeof buf);
       Napi::Array a = Napi::Array::New(env, 2);
-      a.Set(uint32_t(0), Napi::String::New(env, buf));
+      if (in6->sin6_scope_id == 0) {
+        inet_ntop(AF_INET6, &in6->sin6_addr, buf, sizeof buf);
+        a.Set(uint32_t(0), Napi::String::New(env, buf));
+      } else {
+        a.Set(uint32_t(0), Napi::String::New(env, HostText(sa)));
+      }
       a.Set(uint32_t(1), Napi::Number::New(env, ntohs(in6->sin6_port)));
       return a;
     }

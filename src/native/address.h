@@ -2,6 +2,7 @@
 #pragma once
 #include <napi.h>
 
+#include "errors.h"
 #include "sys.h"
 
 namespace iomux {
@@ -16,7 +17,10 @@ struct SockAddr {
 // host names go through the system resolver (blocking, like Python).
 SockAddr ParseAddress(Napi::Env env, int family, Napi::Value value, const char* syscall);
 
-// [host, port] for IPv4/IPv6, the path string for AF_UNIX.
+// The address for an error message and its address/port (or path) properties.
+ErrAddress DescribeAddress(const SockAddr& a);
+
+// [host, port] for IPv4/IPv6 (an IPv6 scope kept as "fe80::1%eth0"), the path string for AF_UNIX.
 Napi::Value AddressToJs(Napi::Env env, const sockaddr* sa, socklen_t len);
 
 }  // namespace iomux

@@ -119,11 +119,12 @@ static size_t ElementSize(napi_typedarray_type t) {
   }
 }
 
-Bytes ArgBytes(const Napi::CallbackInfo& info, size_t i, const char* what) {
+Bytes ArgBytes(const Napi::CallbackInfo& info, size_t i, const char* what) { return ToBytes(info.Env(), info[i], what); }
+
+Bytes ToBytes(Napi::Env napienv, napi_value v, const char* what) {
   // Two Node-API calls: napi_get_typedarray_info hands back the data pointer
   // already moved to the view's byte offset.
-  napi_env env = info.Env();
-  napi_value v = info[i];
+  napi_env env = napienv;
   Bytes b;
   bool is = false;
   void* data = nullptr;
@@ -135,7 +136,7 @@ Bytes ArgBytes(const Napi::CallbackInfo& info, size_t i, const char* what) {
   } else if (napi_is_dataview(env, v, &is) == napi_ok && is) {
     napi_get_dataview_info(env, v, &b.len, &data, nullptr, nullptr);
   } else {
-    ThrowTypeError(info.Env(), std::string(what) + " must be a Buffer, TypedArray or DataView");
+    ThrowTypeError(napienv, std::string(what) + " must be a Buffer, TypedArray or DataView");
   }
   b.data = b.len ? static_cast<uint8_t*>(data) : nullptr;
   return b;

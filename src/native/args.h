@@ -46,6 +46,7 @@ struct Bytes {
   size_t len = 0;
 };
 Bytes ArgBytes(const Napi::CallbackInfo& info, size_t i, const char* what = "data");
+Bytes ToBytes(Napi::Env env, napi_value v, const char* what = "data");
 Bytes ArgBytesWindow(const Napi::CallbackInfo& info, size_t i, size_t off_i, size_t len_i,
                      const char* what = "data");
 

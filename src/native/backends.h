@@ -11,5 +11,6 @@ void InitPoll(Napi::Env env, Napi::Object exports, Instance* inst);
 void InitEpoll(Napi::Env env, Napi::Object exports, Instance* inst);
 void InitUring(Napi::Env env, Napi::Object exports, Instance* inst);
 void InitSocket(Napi::Env env, Napi::Object exports, Instance* inst);
+void InitResolve(Napi::Env env, Napi::Object exports, Instance* inst);
 
 }  // namespace iomux

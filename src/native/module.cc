@@ -17,6 +17,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitEpoll(env, exports, inst);
   InitUring(env, exports, inst);
   InitSocket(env, exports, inst);
+  InitResolve(env, exports, inst);
   return exports;
 }
 

@@ -35,6 +35,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 namespace iomux::sys {
 
@@ -66,11 +67,37 @@ fd_t Accept(fd_t fd, sockaddr* addr, socklen_t* len);
 int SocketPair(int family, int type, fd_t out[2]);
 int Pipe(fd_t out[2]);
 
-// send(2) without SIGPIPE.
-long Send(fd_t fd, const void* buf, size_t len);
-long SendTo(fd_t fd, const void* buf, size_t len, const sockaddr* addr, socklen_t alen);
-long Recv(fd_t fd, void* buf, size_t len);
-long RecvFrom(fd_t fd, void* buf, size_t len, sockaddr* addr, socklen_t* alen);
+// send(2) without SIGPIPE. `flags` are MSG_* bits (0 on the hot paths).
+long Send(fd_t fd, const void* buf, size_t len, int flags = 0);
+long SendTo(fd_t fd, const void* buf, size_t len, const sockaddr* addr, socklen_t alen, int flags = 0);
+long Recv(fd_t fd, void* buf, size_t len, int flags = 0);
+long RecvFrom(fd_t fd, void* buf, size_t len, sockaddr* addr, socklen_t* alen, int flags = 0);
+
+// sendmsg(2)/recvmsg(2) with ancillary data; ENOSYS where the platform lacks them.
+struct IoBuf {
+  void* data;
+  size_t len;
+};
+struct Ancillary {
+  int level;
+  int type;
+  std::vector<uint8_t> data;
+};
+long SendMsg(fd_t fd, const IoBuf* bufs, size_t nbufs, const std::vector<Ancillary>& anc, const sockaddr* to,
+             socklen_t tolen, int flags);
+// `control` is scratch space of `controllen` bytes for the ancillary data, which
+// comes back parsed in `anc`. Received fds are close-on-exec.
+long RecvMsg(fd_t fd, IoBuf buf, void* control, size_t controllen, int flags, std::vector<Ancillary>* anc,
+             int* msg_flags, sockaddr* from, socklen_t* fromlen);
+// CMSG_LEN / CMSG_SPACE: 0 where there is no sendmsg.
+size_t CmsgLen(size_t len);
+size_t CmsgSpace(size_t len);
+
+// A new fd for the same open socket, close-on-exec.
+fd_t Dup(fd_t fd);
+// Waits up to ms (>= 0) for fd to become readable (or writable); 1 ready,
+// 0 timed out, -1 error (EINTR included: the caller retries with what is left).
+int WaitFd(fd_t fd, bool write, int ms);
 
 // select(2) on the platform's fd_sets. POSIX fd_sets are bitmaps indexed by fd,
 // so an fd must be < FD_SETSIZE; Winsock's are arrays of at most FD_SETSIZE handles.

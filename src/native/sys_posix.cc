@@ -2,6 +2,7 @@
 #include "sys.h"
 
 #include <fcntl.h>
+#include <string.h>
 #include <time.h>
 
 namespace iomux::sys {
@@ -123,13 +124,103 @@ static constexpr int kSendFlags = MSG_NOSIGNAL;
 static constexpr int kSendFlags = 0;  // SO_NOSIGPIPE was set at creation
 #endif
 
-long Send(fd_t fd, const void* buf, size_t len) { return ::send(int(fd), buf, len, kSendFlags); }
-long SendTo(fd_t fd, const void* buf, size_t len, const sockaddr* addr, socklen_t alen) {
-  return ::sendto(int(fd), buf, len, kSendFlags, addr, alen);
+long Send(fd_t fd, const void* buf, size_t len, int flags) { return ::send(int(fd), buf, len, kSendFlags | flags); }
+long SendTo(fd_t fd, const void* buf, size_t len, const sockaddr* addr, socklen_t alen, int flags) {
+  return ::sendto(int(fd), buf, len, kSendFlags | flags, addr, alen);
 }
-long Recv(fd_t fd, void* buf, size_t len) { return ::recv(int(fd), buf, len, 0); }
-long RecvFrom(fd_t fd, void* buf, size_t len, sockaddr* addr, socklen_t* alen) {
-  return ::recvfrom(int(fd), buf, len, 0, addr, alen);
+long Recv(fd_t fd, void* buf, size_t len, int flags) { return ::recv(int(fd), buf, len, flags); }
+long RecvFrom(fd_t fd, void* buf, size_t len, sockaddr* addr, socklen_t* alen, int flags) {
+  return ::recvfrom(int(fd), buf, len, flags, addr, alen);
+}
+
+size_t CmsgLen(size_t len) { return CMSG_LEN(len); }
+size_t CmsgSpace(size_t len) { return CMSG_SPACE(len); }
+
+long SendMsg(fd_t fd, const IoBuf* bufs, size_t nbufs, const std::vector<Ancillary>& anc, const sockaddr* to,
+             socklen_t tolen, int flags) {
+  std::vector<iovec> iov(nbufs);
+  for (size_t i = 0; i < nbufs; i++) iov[i] = iovec{bufs[i].data, bufs[i].len};
+  size_t space = 0;
+  for (const auto& a : anc) space += CMSG_SPACE(a.data.size());
+  // Zeroed: CMSG_NXTHDR reads the next header's length while walking.
+  std::vector<uint8_t> control(space, 0);
+  msghdr m{};
+  m.msg_name = const_cast<sockaddr*>(to);
+  m.msg_namelen = to ? tolen : 0;
+  m.msg_iov = iov.data();
+  m.msg_iovlen = nbufs;
+  if (space) {
+    m.msg_control = control.data();
+    m.msg_controllen = space;
+    cmsghdr* c = CMSG_FIRSTHDR(&m);
+    for (const auto& a : anc) {
+      c->cmsg_level = a.level;
+      c->cmsg_type = a.type;
+      c->cmsg_len = CMSG_LEN(a.data.size());
+      if (!a.data.empty()) memcpy(CMSG_DATA(c), a.data.data(), a.data.size());
+      c = CMSG_NXTHDR(&m, c);
+    }
+  }
+  return ::sendmsg(int(fd), &m, kSendFlags | flags);
+}
+
+long RecvMsg(fd_t fd, IoBuf buf, void* control, size_t controllen, int flags, std::vector<Ancillary>* anc,
+             int* msg_flags, sockaddr* from, socklen_t* fromlen) {
+  iovec iov{buf.data, buf.len};
+  msghdr m{};
+  m.msg_name = from;
+  m.msg_namelen = from ? *fromlen : 0;
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  m.msg_control = controllen ? control : nullptr;
+  m.msg_controllen = controllen;
+  const int flags_in = flags;
+#ifdef MSG_CMSG_CLOEXEC
+  flags |= MSG_CMSG_CLOEXEC;
+#endif
+  long n = ::recvmsg(int(fd), &m, flags);
+  if (n < 0) return n;
+  if (fromlen) *fromlen = m.msg_namelen;
+  *msg_flags = m.msg_flags;
+#ifdef MSG_CMSG_CLOEXEC
+  // Linux echoes the request flag back; the caller did not ask for it.
+  if (!(flags_in & MSG_CMSG_CLOEXEC)) *msg_flags &= ~MSG_CMSG_CLOEXEC;
+#endif
+  anc->clear();
+  if (m.msg_controllen == 0) return n;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+    // A truncated control buffer can end with a header whose length runs past it.
+    uint8_t* data = CMSG_DATA(c);
+    uint8_t* end = static_cast<uint8_t*>(control) + m.msg_controllen;
+    uint8_t* stop = reinterpret_cast<uint8_t*>(c) + c->cmsg_len;
+    if (c->cmsg_len < CMSG_LEN(0) || data > end) break;
+    if (stop > end) stop = end;
+    Ancillary a{c->cmsg_level, c->cmsg_type, std::vector<uint8_t>(data, stop)};
+#ifndef MSG_CMSG_CLOEXEC
+    if (a.level == SOL_SOCKET && a.type == SCM_RIGHTS) {
+      for (size_t i = 0; i + sizeof(int) <= a.data.size(); i += sizeof(int)) {
+        int rfd;
+        memcpy(&rfd, a.data.data() + i, sizeof rfd);
+        SetCloexec(rfd);
+      }
+    }
+#endif
+    anc->push_back(std::move(a));
+  }
+  return n;
+}
+
+fd_t Dup(fd_t fd) { return fcntl(int(fd), F_DUPFD_CLOEXEC, 0); }
+
+int WaitFd(fd_t fd, bool write, int ms) {
+  pollfd p{int(fd), short(write ? POLLOUT : POLLIN), 0};
+  int n = ::poll(&p, 1, ms);
+  if (n < 0) return -1;
+  if (n > 0 && (p.revents & POLLNVAL)) {
+    errno = EBADF;
+    return -1;
+  }
+  return n > 0 ? 1 : 0;
 }
 
 int Select(int nfds, fd_set* r, fd_set* w, fd_set* x, timeval* tv) { return ::select(nfds, r, w, x, tv); }

@@ -119,7 +119,16 @@ int CheckOpen(fd_t fd) {
 
 int SetNonBlocking(fd_t fd, bool on) {
   u_long mode = on ? 1 : 0;
-  if (ioctlsocket(SOCKET(fd), FIONBIO, &mode) != 0) return Fail();
+  if (ioctlsocket(SOCKET(fd), FIONBIO, &mode) != 0) {
+    // A valid handle that is not a socket (a pipe, a console): Windows has no
+    // non-blocking mode for those that select() could use.
+    DWORD hflags;
+    if (WSAGetLastError() == WSAENOTSOCK && GetHandleInformation(reinterpret_cast<HANDLE>(fd), &hflags)) {
+      SetErrno(ENOSYS);
+      return -1;
+    }
+    return Fail();
+  }
   std::lock_guard<std::mutex> g(g_nb_mu);
   if (on) g_nonblocking.insert(fd);
   else g_nonblocking.erase(fd);
@@ -206,21 +215,57 @@ int Pipe(fd_t out[2]) {
   return -1;
 }
 
-long Send(fd_t fd, const void* buf, size_t len) {
-  int n = ::send(SOCKET(fd), static_cast<const char*>(buf), len > INT_MAX ? INT_MAX : int(len), 0);
+long Send(fd_t fd, const void* buf, size_t len, int flags) {
+  int n = ::send(SOCKET(fd), static_cast<const char*>(buf), len > INT_MAX ? INT_MAX : int(len), flags);
   return n == SOCKET_ERROR ? Fail() : n;
 }
-long SendTo(fd_t fd, const void* buf, size_t len, const sockaddr* addr, socklen_t alen) {
-  int n = ::sendto(SOCKET(fd), static_cast<const char*>(buf), len > INT_MAX ? INT_MAX : int(len), 0, addr, alen);
+long SendTo(fd_t fd, const void* buf, size_t len, const sockaddr* addr, socklen_t alen, int flags) {
+  int n = ::sendto(SOCKET(fd), static_cast<const char*>(buf), len > INT_MAX ? INT_MAX : int(len), flags, addr, alen);
   return n == SOCKET_ERROR ? Fail() : n;
 }
-long Recv(fd_t fd, void* buf, size_t len) {
-  int n = ::recv(SOCKET(fd), static_cast<char*>(buf), len > INT_MAX ? INT_MAX : int(len), 0);
+long Recv(fd_t fd, void* buf, size_t len, int flags) {
+  int n = ::recv(SOCKET(fd), static_cast<char*>(buf), len > INT_MAX ? INT_MAX : int(len), flags);
   return n == SOCKET_ERROR ? Fail() : n;
 }
-long RecvFrom(fd_t fd, void* buf, size_t len, sockaddr* addr, socklen_t* alen) {
-  int n = ::recvfrom(SOCKET(fd), static_cast<char*>(buf), len > INT_MAX ? INT_MAX : int(len), 0, addr, alen);
+long RecvFrom(fd_t fd, void* buf, size_t len, sockaddr* addr, socklen_t* alen, int flags) {
+  int n = ::recvfrom(SOCKET(fd), static_cast<char*>(buf), len > INT_MAX ? INT_MAX : int(len), flags, addr, alen);
   return n == SOCKET_ERROR ? Fail() : n;
+}
+
+// Winsock's WSASendMsg/WSARecvMsg work on datagram sockets only and carry no
+// SCM_RIGHTS: sendMsg/recvMsg (and so fd passing) are ENOSYS here.
+size_t CmsgLen(size_t) { return 0; }
+size_t CmsgSpace(size_t) { return 0; }
+long SendMsg(fd_t, const IoBuf*, size_t, const std::vector<Ancillary>&, const sockaddr*, socklen_t, int) {
+  SetErrno(ENOSYS);
+  return -1;
+}
+long RecvMsg(fd_t, IoBuf, void*, size_t, int, std::vector<Ancillary>*, int*, sockaddr*, socklen_t*) {
+  SetErrno(ENOSYS);
+  return -1;
+}
+
+// WSADuplicateSocket into our own process, then a socket from that description.
+fd_t Dup(fd_t fd) {
+  WSAPROTOCOL_INFOW info;
+  if (WSADuplicateSocketW(SOCKET(fd), GetCurrentProcessId(), &info) != 0) return Fail();
+  SOCKET s = WSASocketW(FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO, &info, 0,
+                        WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
+  if (s == INVALID_SOCKET) return Fail();
+  NoInherit(s);
+  return fd_t(s);
+}
+
+int WaitFd(fd_t fd, bool write, int ms) {
+  fd_set set, x;
+  FD_ZERO(&set);
+  FD_ZERO(&x);
+  FD_SET(SOCKET(fd), &set);
+  FD_SET(SOCKET(fd), &x);  // a failed connect shows up in the except set
+  timeval tv{ms / 1000, (ms % 1000) * 1000};
+  int n = ::select(0, write ? nullptr : &set, write ? &set : nullptr, &x, &tv);
+  if (n == SOCKET_ERROR) return Fail();
+  return n > 0 ? 1 : 0;
 }
 
 int Select(int nfds, fd_set* r, fd_set* w, fd_set* x, timeval* tv) {

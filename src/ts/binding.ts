@@ -63,22 +63,34 @@ export interface Binding {
   listen(fd: number, backlog?: number): void;
   accept(fd: number): [number, NativeAddress] | null;
   connect(fd: number, family: number, address: unknown): boolean;
-  connectError(fd: number): Error | null;
-  send(fd: number, data: Uint8Array, offset?: number, length?: number): number | null;
+  connectError(fd: number, family?: number, address?: unknown): NodeJS.ErrnoException | null;
+  send(fd: number, data: Uint8Array, offset?: number, length?: number, flags?: number): number | null;
   sendAll(fd: number, data: Uint8Array): void;
-  recv(fd: number, bufsize: number): Buffer | null;
-  recvInto(fd: number, buf: Uint8Array, offset?: number, length?: number): number | null;
+  recv(fd: number, bufsize: number, flags?: number): Buffer | null;
+  recvInto(fd: number, buf: Uint8Array, offset?: number, length?: number, flags?: number): number | null;
   sendTo(fd: number, data: Uint8Array, family: number, address: unknown): number | null;
-  recvFrom(fd: number, bufsize: number): [Buffer, NativeAddress] | null;
+  recvFrom(fd: number, bufsize: number, flags?: number): [Buffer, NativeAddress] | null;
+  recvFromInto(fd: number, buf: Uint8Array, offset?: number, length?: number, flags?: number): [number, NativeAddress | null] | null;
+  sendMsg(fd: number, buffers: Uint8Array[], ancdata: unknown, flags: number | undefined, family: number, address: unknown): number | null;
+  recvMsg(fd: number, bufsize: number, ancbufsize?: number, flags?: number): [Buffer, Array<[number, number, Buffer]>, number, NativeAddress | null] | null;
+  cmsgLen(length: number): number;
+  cmsgSpace(length: number): number;
+  dup(fd: number): number;
+  disown(fd: number): void;
+  waitFd(fd: number, write: boolean, timeoutMs: number): boolean;
+  getaddrinfo(host: unknown, port: unknown, family?: number, type?: number, proto?: number, flags?: number)
+    : Array<[number, number, number, string, NativeAddress]>;
+  getnameinfo(address: unknown, flags?: number): [string, string];
   shutdown(fd: number, how: number): void;
   close(fd: number): void;
-  setsockopt(fd: number, level: number, name: number, value: number | boolean): void;
+  setsockopt(fd: number, level: number, name: number, value: number | boolean | Uint8Array): void;
   getsockopt(fd: number, level: number, name: number): number;
+  getsockopt(fd: number, level: number, name: number, buflen: number): Buffer;
   getsockname(fd: number): NativeAddress;
   getpeername(fd: number): NativeAddress;
   socketpair(family: number, type: number): [number, number];
   pipe(): [number, number];
-  systemError(errno: number, syscall: string): Error;
+  systemError(errno: number, syscall: string, family?: number, address?: unknown): NodeJS.ErrnoException;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports

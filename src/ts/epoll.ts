@@ -1,4 +1,5 @@
 // epoll(7), as Python's select.epoll (Linux; elsewhere the constructor throws ENOSYS).
+import { invalidArgType, outOfRange } from './argerrors';
 import { native, type NativeEpoll, type Timeout } from './binding';
 import { iomuxError } from './errors';
 import { FD_SETSIZE } from './select';
@@ -78,8 +79,8 @@ export class Epoll {
     this.#check();
     let max = DEFAULT_MAXEVENTS;
     if (maxevents !== undefined && maxevents !== -1) {
-      if (typeof maxevents !== 'number' || !Number.isInteger(maxevents)) throw new TypeError('maxevents must be an integer');
-      if (maxevents <= 0) throw new RangeError(`maxevents must be greater than 0, got ${maxevents}`);
+      if (typeof maxevents !== 'number' || !Number.isInteger(maxevents)) throw invalidArgType('maxevents must be an integer');
+      if (maxevents <= 0) throw outOfRange(`maxevents must be greater than 0, got ${maxevents}`);
       max = Math.min(maxevents, 0x7fffffff);
     }
     // The kernel hands back at most what fits; the rest stay queued for the next call.

@@ -15,9 +15,16 @@ export function iomuxError(code: IomuxErrorCode, message: string): IomuxError {
   return err;
 }
 
+export type SystemErrorCode = keyof typeof constants.errno;
+
 /** A system error such as EBADF, shaped like every error the addon throws. */
-export function systemError(code: keyof typeof constants.errno, syscall: string): Error {
+export function systemError(code: SystemErrorCode, syscall: string): NodeJS.ErrnoException {
   return native.systemError(constants.errno[code], syscall);
+}
+
+/** The same, naming the address it concerns (an IP literal or a path: no look-up). */
+export function systemErrorAt(code: SystemErrorCode, syscall: string, family: number, address: unknown): NodeJS.ErrnoException {
+  return native.systemError(constants.errno[code], syscall, family, address);
 }
 
 /** What an aborted promise rejects with, as in Node's own APIs. */

@@ -8,12 +8,14 @@
 // lookups, child processes and signal handlers (SIGINT included) keep working
 // inside a loop program. When the loop is busy it still yields to Node's
 // macrotask queue every YIELD_MS, so a flood of ready sockets cannot starve it.
+import { invalidArgType } from './argerrors';
 import { isIP } from 'node:net';
 import { lookup } from 'node:dns/promises';
 import { AbortError, iomuxError, systemError } from './errors';
 import { EVENT_READ, EVENT_WRITE, type BaseSelector, type SelectorKey } from './selectors/base';
 import { DefaultSelector } from './selectors/default';
-import { AF_INET6, AF_UNIX, type Address, type Socket } from './socket';
+import { toFd, type FileLike } from './filelike';
+import { AF_INET6, AF_UNIX, type Address, type AddressInput, type Socket } from './socket';
 
 const YIELD_MS = 10;
 const WAKE = Symbol('wake');
@@ -27,11 +29,15 @@ export interface TimerHandle {
   cancel(): void;
 }
 
-// The coroutines waiting on one fd: at most one reader and one writer, as in asyncio.
+// What waits on one fd: at most one reader and one writer, as in asyncio. Each
+// is either a coroutine's one-shot wake-up or an addReader/addWriter callback
+// (kept until removed); both share the fd's one selector registration.
 interface FdWaiters {
-  sock: Socket;
+  sock: FileLike;
   reader: (() => void) | undefined;
   writer: (() => void) | undefined;
+  readerIsHandle: boolean;
+  writerIsHandle: boolean;
 }
 
 class Timer implements TimerHandle {
@@ -148,7 +154,7 @@ export class EventLoop {
    */
   async run<T>(main: () => Promise<T>): Promise<T> {
     this.#checkOpen();
-    if (typeof main !== 'function') throw new TypeError('run(main): main must be a function returning a promise');
+    if (typeof main !== 'function') throw invalidArgType('run(main): main must be a function returning a promise');
     if (this.#running) throw new Error('the loop is already running');
     this.#running = true;
     let outcome: { ok: true; value: T } | { ok: false; error: unknown } | undefined;
@@ -183,7 +189,7 @@ export class EventLoop {
   /** Runs fn on the next loop iteration; callbacks run in the order they were scheduled. */
   callSoon(fn: () => void): void {
     this.#checkOpen();
-    if (typeof fn !== 'function') throw new TypeError('callSoon(fn): fn must be a function');
+    if (typeof fn !== 'function') throw invalidArgType('callSoon(fn): fn must be a function');
     this.#ready.push(fn);
     this.#wake();
   }
@@ -192,7 +198,7 @@ export class EventLoop {
   callLater(ms: number, fn: () => void): TimerHandle {
     this.#checkOpen();
     checkDelay(ms, 'callLater');
-    if (typeof fn !== 'function') throw new TypeError('callLater(ms, fn): fn must be a function');
+    if (typeof fn !== 'function') throw invalidArgType('callLater(ms, fn): fn must be a function');
     const t = new Timer(performance.now() + Math.max(0, ms), this.#timerSeq++, fn, this);
     const wasFirst = this.#timers.peek();
     this.#timers.push(t);
@@ -255,6 +261,40 @@ export class EventLoop {
     return this.#retry(sock, EVENT_READ, opts?.signal, () => sock.recvInto(buf));
   }
 
+  /** One datagram to address; resolves with the bytes sent. */
+  sockSendTo(sock: Socket, data: Uint8Array, address: AddressInput, opts?: WaitOptions): Promise<number> {
+    return this.#retry(sock, EVENT_WRITE, opts?.signal, () => sock.sendTo(data, address));
+  }
+
+  /** Up to n bytes and the sender's address (null when the socket is connected or the sender unnamed). */
+  sockRecvFrom(sock: Socket, n: number, opts?: WaitOptions): Promise<[Buffer, Address | null]> {
+    return this.#retry(sock, EVENT_READ, opts?.signal, () => sock.recvFrom(n));
+  }
+
+  /**
+   * asyncio's add_reader: calls callback whenever fd is readable, until
+   * removeReader(fd); replaces an earlier reader of that fd. The fd is not made
+   * non-blocking. ERR_IOMUX_BUSY while a coroutine of the loop waits to read it.
+   */
+  addReader(fd: FileLike, callback: () => void): void {
+    this.#addHandle(fd, 'reader', callback);
+  }
+
+  /** Stops the reader of fd; false when it had none (or the loop is closed). */
+  removeReader(fd: FileLike): boolean {
+    return this.#removeHandle(fd, 'reader');
+  }
+
+  /** asyncio's add_writer: as addReader, for writability. */
+  addWriter(fd: FileLike, callback: () => void): void {
+    this.#addHandle(fd, 'writer', callback);
+  }
+
+  /** Stops the writer of fd; false when it had none (or the loop is closed). */
+  removeWriter(fd: FileLike): boolean {
+    return this.#removeHandle(fd, 'writer');
+  }
+
   /** Sends everything, waiting for room as often as needed. */
   sockSendAll(sock: Socket, data: Uint8Array, opts?: WaitOptions): Promise<void> {
     return (async () => {
@@ -282,9 +322,10 @@ export class EventLoop {
     this.#timers.items = [];
     this.#sel.close();
     this.#closedError = err;
+    // Coroutines waiting on an fd are woken to reject; reader/writer callbacks are just dropped.
     for (const w of waiters) {
-      w.reader?.();
-      w.writer?.();
+      if (!w.readerIsHandle) w.reader?.();
+      if (!w.writerIsHandle) w.writer?.();
     }
     this.#wake();
   }
@@ -402,7 +443,7 @@ export class EventLoop {
       if (fd < 0) return reject(systemError('EBADF', 'epoll_ctl'));
       const map = this.#sel.getMap();
       let key = map.get(fd);
-      if (key && key.data.sock !== sock) {
+      if (key && key.data.sock !== sock && !key.data.readerIsHandle && !key.data.writerIsHandle) {
         // The fd number was reused by a new socket after the old one closed with a wait pending.
         this.#sel.unregister(fd);
         key = undefined;
@@ -411,7 +452,7 @@ export class EventLoop {
       if (key && key.data[slot]) {
         return reject(iomuxError('ERR_IOMUX_BUSY', `another coroutine is already waiting to ${slot === 'reader' ? 'read' : 'write'} fd ${fd}`));
       }
-      const w: FdWaiters = key ? key.data : { sock, reader: undefined, writer: undefined };
+      const w: FdWaiters = key ? key.data : { sock, reader: undefined, writer: undefined, readerIsHandle: false, writerIsHandle: false };
       const onAbort = () => {
         this.#removeWaiter(fd, w, slot);
         reject(new AbortError(signal?.reason));
@@ -427,6 +468,42 @@ export class EventLoop {
       else this.#sel.register(fd, events, w);
       signal?.addEventListener('abort', onAbort, { once: true });
     });
+  }
+
+  #addHandle(fileobj: FileLike, slot: 'reader' | 'writer', callback: () => void): void {
+    this.#checkOpen();
+    const fd = toFd(fileobj);
+    if (typeof callback !== 'function') throw invalidArgType(`add${slot === 'reader' ? 'Reader' : 'Writer'}(fd, callback): callback must be a function`);
+    const key = this.#sel.getMap().get(fd);
+    const flag = slot === 'reader' ? 'readerIsHandle' : 'writerIsHandle';
+    if (key && key.data[slot] && !key.data[flag]) {
+      throw iomuxError('ERR_IOMUX_BUSY', `a coroutine of the loop is waiting to ${slot === 'reader' ? 'read' : 'write'} fd ${fd}`);
+    }
+    const w: FdWaiters = key ? key.data : { sock: fileobj, reader: undefined, writer: undefined, readerIsHandle: false, writerIsHandle: false };
+    w[slot] = () => {
+      try {
+        callback();
+      } catch (err) {
+        // As asyncio: a failing callback is reported and the loop goes on.
+        process.emitWarning(`EventLoop ${slot} callback threw: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      }
+    };
+    w[flag] = true;
+    const events = (w.reader ? EVENT_READ : 0) | (w.writer ? EVENT_WRITE : 0);
+    if (key) this.#sel.modify(fd, events, w);
+    else this.#sel.register(fd, events, w);
+    this.#wake();
+  }
+
+  #removeHandle(fileobj: FileLike, slot: 'reader' | 'writer'): boolean {
+    if (this.#closed) return false;
+    const fd = toFd(fileobj);
+    const key = this.#sel.getMap().get(fd);
+    const flag = slot === 'reader' ? 'readerIsHandle' : 'writerIsHandle';
+    if (!key || !key.data[flag]) return false;
+    key.data[flag] = false;
+    this.#removeWaiter(fd, key.data, slot);
+    return true;
   }
 
   #removeWaiter(fd: number, w: FdWaiters, slot: 'reader' | 'writer'): void {
@@ -456,5 +533,5 @@ export class EventLoop {
 }
 
 function checkDelay(ms: unknown, what: string): asserts ms is number {
-  if (typeof ms !== 'number' || Number.isNaN(ms)) throw new TypeError(`${what}: ms must be a number of milliseconds`);
+  if (typeof ms !== 'number' || Number.isNaN(ms)) throw invalidArgType(`${what}: ms must be a number of milliseconds`);
 }

@@ -1,4 +1,5 @@
 // FileLike: a non-negative integer fd, or an object with fileno().
+import { invalidArgType, outOfRange } from './argerrors';
 export interface HasFileno {
   fileno(): number;
 }
@@ -10,12 +11,12 @@ export function toFd(fileobj: unknown): number {
   if (typeof fileobj === 'object' && fileobj !== null && typeof (fileobj as HasFileno).fileno === 'function') {
     fd = (fileobj as HasFileno).fileno();
   } else if (typeof fileobj !== 'number') {
-    throw new TypeError(`expected an fd or an object with fileno(), got ${describe(fileobj)}`);
+    throw invalidArgType(`expected an fd or an object with fileno(), got ${describe(fileobj)}`);
   }
   if (typeof fd !== 'number' || !Number.isInteger(fd)) {
-    throw new TypeError(`file descriptor must be an integer, got ${describe(fd)}`);
+    throw invalidArgType(`file descriptor must be an integer, got ${describe(fd)}`);
   }
-  if (fd < 0) throw new RangeError(`file descriptor must be >= 0, got ${fd}`);
+  if (fd < 0) throw outOfRange(`file descriptor must be >= 0, got ${fd}`);
   return fd;
 }
 

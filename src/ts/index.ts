@@ -10,8 +10,24 @@ export {
   IPPROTO_IPV6, IPV6_V6ONLY, SHUT_RD, SHUT_WR, SHUT_RDWR,
 } from './socket';
 export type { Address } from './socket';
+export {
+  getaddrinfo, getnameinfo, createConnection, createServer, hasDualstackIpv6, setBlocking, getBlocking, sendFds, recvFds,
+  CMSG_LEN, CMSG_SPACE, AF_UNSPEC, AI_PASSIVE, AI_CANONNAME, AI_NUMERICHOST, AI_NUMERICSERV, AI_ADDRCONFIG, NI_NUMERICHOST,
+  NI_NUMERICSERV, NI_NAMEREQD, NI_DGRAM, MSG_PEEK, MSG_DONTWAIT, MSG_WAITALL, MSG_OOB, MSG_TRUNC, MSG_CTRUNC, MSG_NOSIGNAL,
+  MSG_CMSG_CLOEXEC, SCM_RIGHTS, SCM_CREDENTIALS, SO_PEERCRED, SO_PASSCRED, SO_BROADCAST, SO_RCVTIMEO, SO_SNDTIMEO, SOMAXCONN,
+  SOCK_SEQPACKET, SOCK_RAW, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT, IPPROTO_IP, IPPROTO_UDP, IP_TTL, IP_MULTICAST_TTL,
+  IP_MULTICAST_LOOP, IP_MULTICAST_IF, IP_ADD_MEMBERSHIP, IP_DROP_MEMBERSHIP, IPV6_JOIN_GROUP, IPV6_LEAVE_GROUP,
+  IPV6_MULTICAST_HOPS,
+} from './socket';
+export type {
+  AddressInput, Ancillary, RecvMsgResult, RecvFdsResult, AddrInfo, GetAddrInfoOptions, CreateConnectionOptions,
+  CreateServerOptions,
+} from './socket';
+export type { ArgTypeError, ArgRangeError } from './argerrors';
+export type { SystemErrorCode } from './errors';
 export { EVENT_READ, EVENT_WRITE, BaseSelector } from './selectors/base';
 export type { SelectorKey, Backend, Ready } from './selectors/base';
+export type { Timeout } from './binding';
 export { SelectSelector } from './selectors/select';
 export { PollSelector } from './selectors/poll';
 export { EpollSelector } from './selectors/epoll';

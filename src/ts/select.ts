@@ -1,4 +1,5 @@
 // select(2), as Python's select.select: the ready subsets, each in the order given.
+import { invalidArgType } from './argerrors';
 import { native, type Timeout } from './binding';
 import { toFd, type FileLike } from './filelike';
 
@@ -11,7 +12,7 @@ export function select<R extends FileLike, W extends FileLike, X extends FileLik
   timeoutMs?: Timeout,
 ): [R[], W[], X[]] {
   const lists = [rlist, wlist, xlist].map((list, i) => {
-    if (!Array.isArray(list)) throw new TypeError(`${['rlist', 'wlist', 'xlist'][i]} must be an array`);
+    if (!Array.isArray(list)) throw invalidArgType(`${['rlist', 'wlist', 'xlist'][i]} must be an array`);
     return list.map(toFd);
   });
   const [r, w, x] = native.select(lists[0], lists[1], lists[2], timeoutMs);

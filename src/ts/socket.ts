@@ -1,8 +1,11 @@
 // Sockets, as Python's socket module: a Socket holds an fd and hands each call
 // to the addon. Would-block is null (false for connect), never an exception.
-import { native, type NativeAddress } from './binding';
-import { systemError } from './errors';
-import { toFd } from './filelike';
+import { isIP } from 'node:net';
+import { inspect } from 'node:util';
+import { invalidArgType, invalidArgValue, outOfRange } from './argerrors';
+import { native } from './binding';
+import { systemError, systemErrorAt, type SystemErrorCode } from './errors';
+import { toFd, type FileLike } from './filelike';
 
 const c = native.socketConstants;
 export const AF_INET = c.AF_INET;
@@ -29,14 +32,73 @@ export const SHUT_RD = c.SHUT_RD;
 export const SHUT_WR = c.SHUT_WR;
 export const SHUT_RDWR = c.SHUT_RDWR;
 
-/** [host, port] for AF_INET/AF_INET6; a path string for AF_UNIX. */
+// Part 2 (-1 where the platform has no such constant).
+export const AF_UNSPEC = c.AF_UNSPEC;
+export const AI_PASSIVE = c.AI_PASSIVE;
+export const AI_CANONNAME = c.AI_CANONNAME;
+export const AI_NUMERICHOST = c.AI_NUMERICHOST;
+export const AI_NUMERICSERV = c.AI_NUMERICSERV;
+export const AI_ADDRCONFIG = c.AI_ADDRCONFIG;
+export const NI_NUMERICHOST = c.NI_NUMERICHOST;
+export const NI_NUMERICSERV = c.NI_NUMERICSERV;
+export const NI_NAMEREQD = c.NI_NAMEREQD;
+export const NI_DGRAM = c.NI_DGRAM;
+export const MSG_PEEK = c.MSG_PEEK;
+export const MSG_DONTWAIT = c.MSG_DONTWAIT;
+export const MSG_WAITALL = c.MSG_WAITALL;
+export const MSG_OOB = c.MSG_OOB;
+export const MSG_TRUNC = c.MSG_TRUNC;
+export const MSG_CTRUNC = c.MSG_CTRUNC;
+export const MSG_NOSIGNAL = c.MSG_NOSIGNAL;
+export const MSG_CMSG_CLOEXEC = c.MSG_CMSG_CLOEXEC;
+export const SCM_RIGHTS = c.SCM_RIGHTS;
+export const SCM_CREDENTIALS = c.SCM_CREDENTIALS;
+export const SO_PEERCRED = c.SO_PEERCRED;
+export const SO_PASSCRED = c.SO_PASSCRED;
+export const SO_BROADCAST = c.SO_BROADCAST;
+export const SO_RCVTIMEO = c.SO_RCVTIMEO;
+export const SO_SNDTIMEO = c.SO_SNDTIMEO;
+export const SOMAXCONN = c.SOMAXCONN;
+export const SOCK_SEQPACKET = c.SOCK_SEQPACKET;
+export const SOCK_RAW = c.SOCK_RAW;
+export const TCP_KEEPIDLE = c.TCP_KEEPIDLE;
+export const TCP_KEEPINTVL = c.TCP_KEEPINTVL;
+export const TCP_KEEPCNT = c.TCP_KEEPCNT;
+export const IPPROTO_IP = c.IPPROTO_IP;
+export const IPPROTO_UDP = c.IPPROTO_UDP;
+export const IP_TTL = c.IP_TTL;
+export const IP_MULTICAST_TTL = c.IP_MULTICAST_TTL;
+export const IP_MULTICAST_LOOP = c.IP_MULTICAST_LOOP;
+export const IP_MULTICAST_IF = c.IP_MULTICAST_IF;
+export const IP_ADD_MEMBERSHIP = c.IP_ADD_MEMBERSHIP;
+export const IP_DROP_MEMBERSHIP = c.IP_DROP_MEMBERSHIP;
+export const IPV6_JOIN_GROUP = c.IPV6_JOIN_GROUP;
+export const IPV6_LEAVE_GROUP = c.IPV6_LEAVE_GROUP;
+export const IPV6_MULTICAST_HOPS = c.IPV6_MULTICAST_HOPS;
+
+/** [host, port] for AF_INET/AF_INET6 (IPv6 with its scope: 'fe80::1%eth0'); a path string for AF_UNIX. */
 export type Address = [host: string, port: number] | string;
+/** What methods accept: an Address, or Python's IPv6 4-tuple [host, port, flowinfo, scopeId]. */
+export type AddressInput = Address | [host: string, port: number, flowinfo: number, scopeId: number];
+/** One ancillary data item of sendMsg/recvMsg: [cmsg_level, cmsg_type, data]. */
+export type Ancillary<B extends Uint8Array = Uint8Array> = [level: number, type: number, data: B];
+/** What recvMsg returns. */
+export type RecvMsgResult = [data: Buffer, ancdata: Array<Ancillary<Buffer>>, msgFlags: number, address: Address | null];
+/** What recvFds returns. */
+export type RecvFdsResult = [data: Buffer, fds: number[], msgFlags: number, address: Address | null];
 
 // Set while fromFd()/accept() build a Socket around an fd that already exists.
 let adopting: { fd: number; family: number; type: number } | undefined;
 
+const FAMILY_NAMES = new Map<number, string>([[AF_INET, 'AF_INET'], [AF_INET6, 'AF_INET6'], [AF_UNIX, 'AF_UNIX']]);
+const TYPE_NAMES = new Map<number, string>([[SOCK_STREAM, 'SOCK_STREAM'], [SOCK_DGRAM, 'SOCK_DGRAM'], [c.SOCK_SEQPACKET, 'SOCK_SEQPACKET'], [c.SOCK_RAW, 'SOCK_RAW']]);
+
 export class Socket {
   #fd: number;
+  // Python's timeout: null blocking, 0 non-blocking, > 0 blocking calls give up after it (ETIMEDOUT).
+  #timeout: number | null = null;
+  // The address of the connect in progress, to name it in connectError()/ETIMEDOUT.
+  #connecting: AddressInput | undefined;
   readonly family: number;
   readonly type: number;
 
@@ -51,13 +113,15 @@ export class Socket {
     this.type = type;
   }
 
-  /** Adopts an open socket fd: close() closes it. */
+  /** Adopts an open socket fd: close() closes it. Its timeout follows its O_NONBLOCK flag (0 or null). */
   static fromFd(fd: number): Socket {
     // A number only (as Python): adopting another Socket through its fileno() would give one fd two owners.
-    if (typeof fd !== 'number') throw new TypeError(`fd must be an integer file descriptor, got ${typeof fd}`);
+    if (typeof fd !== 'number') throw invalidArgType(`fd must be an integer file descriptor, got ${typeof fd}`);
     const n = toFd(fd);
     const [family, type] = native.adopt(n);
-    return wrap(n, family, type);
+    const s = wrap(n, family, type);
+    if (!native.getBlocking(n)) s.#timeout = 0;
+    return s;
   }
 
   get closed(): boolean {
@@ -69,68 +133,174 @@ export class Socket {
     return this.#fd;
   }
 
+  /** setBlocking(true) is setTimeout(null), setBlocking(false) is setTimeout(0), as in Python. */
   setBlocking(flag: boolean): void {
     native.setBlocking(this.#use('fcntl'), flag);
+    this.#timeout = flag ? null : 0;
   }
 
+  /** False only in non-blocking mode (timeout 0); a socket with a timeout > 0 is blocking, as in Python. */
   getBlocking(): boolean {
-    return native.getBlocking(this.#use('fcntl'));
+    const fd = this.#use('fcntl');
+    if (this.#timeout !== null && this.#timeout > 0) return true;
+    return native.getBlocking(fd);
   }
 
-  bind(address: Address): void {
+  /**
+   * Python's settimeout: null (or Infinity) blocks, 0 (or less) is non-blocking,
+   * > 0 makes every blocking call give up after that many ms with a system error
+   * code 'ETIMEDOUT' (the socket itself is then non-blocking underneath).
+   */
+  setTimeout(ms: number | null): void {
+    if (ms !== null && ms !== undefined && (typeof ms !== 'number' || Number.isNaN(ms))) {
+      throw invalidArgType('timeout must be a number of milliseconds or null');
+    }
+    const fd = this.#use('fcntl');
+    const t = ms === null || ms === undefined || ms === Infinity ? null : Math.max(0, ms);
+    native.setBlocking(fd, t === null);
+    this.#timeout = t;
+  }
+
+  getTimeout(): number | null {
+    return this.#timeout;
+  }
+
+  bind(address: AddressInput): void {
     native.bind(this.#use('bind'), this.family, address);
   }
 
+  /** Negative is taken as 0; the default is min(SOMAXCONN, 128), as in Python. */
   listen(backlog?: number): void {
     native.listen(this.#use('listen'), backlog);
   }
 
   /** The new socket is blocking; null when non-blocking and nothing is pending. */
   accept(): [Socket, Address] | null {
-    const r = native.accept(this.#use('accept'));
+    const fd = this.#use('accept');
+    let r = native.accept(fd);
+    if (r === null && this.#timed()) r = this.#wait(fd, false, 'accept', () => native.accept(fd));
     if (r === null) return null;
     return [wrap(r[0], this.family, this.type), r[1]];
   }
 
-  /** true: connected; false: non-blocking and in progress (wait for writable, then connectError()). */
-  connect(address: Address): boolean {
-    return native.connect(this.#use('connect'), this.family, address);
+  /**
+   * true: connected; false: non-blocking and in progress (wait for writable, then
+   * connectError()). With a timeout, waits for the outcome (ETIMEDOUT when it runs out).
+   */
+  connect(address: AddressInput): boolean {
+    const fd = this.#use('connect');
+    this.#connecting = address;
+    if (native.connect(fd, this.family, address)) return true;
+    if (!this.#timed()) return false;
+    const timeout = this.#timeout as number;
+    if (!native.waitFd(fd, true, timeout)) throw this.#addressed('ETIMEDOUT', 'connect', address);
+    const err = this.connectError();
+    if (err) throw err;
+    return true;
   }
 
-  /** The pending SO_ERROR as a system error (reading it clears it), or null. */
-  connectError(): Error | null {
-    return native.connectError(this.#use('getsockopt'));
+  /** The pending SO_ERROR as a system error naming the address connected to (reading it clears it), or null. */
+  connectError(): NodeJS.ErrnoException | null {
+    const fd = this.#use('getsockopt');
+    const to = this.#connecting;
+    return to !== undefined && literal(to) ? native.connectError(fd, this.family, to) : native.connectError(fd);
   }
 
-  /** Bytes sent (may be fewer than asked), or null when it would block. */
-  send(data: Uint8Array, offset?: number, length?: number): number | null {
+  /** Bytes sent (may be fewer than asked), or null when it would block. flags: MSG_* bits. */
+  send(data: Uint8Array, offset?: number, length?: number, flags?: number): number | null {
     const fd = this.#use('send');
     // Arguments left off entirely are cheaper for the addon than explicit undefineds.
-    return offset === undefined && length === undefined ? native.send(fd, data) : native.send(fd, data, offset, length);
+    const r = offset === undefined && length === undefined && flags === undefined
+      ? native.send(fd, data)
+      : native.send(fd, data, offset, length, flags);
+    if (r === null && this.#timed()) return this.#wait(fd, true, 'send', () => native.send(fd, data, offset, length, flags));
+    return r;
   }
 
-  /** Blocking sockets: sends everything. A non-blocking one that fills throws EAGAIN (err.bytesSent says how much went). */
+  /**
+   * Blocking sockets: sends everything. With a timeout, the whole send must finish
+   * within it (ETIMEDOUT). A non-blocking one that fills throws EAGAIN. Either error
+   * says in err.bytesSent how much went.
+   */
   sendAll(data: Uint8Array): void {
-    native.sendAll(this.#use('send'), data);
+    const fd = this.#use('send');
+    if (!this.#timed()) return native.sendAll(fd, data);
+    if (!ArrayBuffer.isView(data)) throw invalidArgType('data must be a Buffer, TypedArray or DataView');
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    const deadline = performance.now() + (this.#timeout as number);
+    let off = 0;
+    while (off < bytes.length) {
+      const n = native.send(fd, bytes, off, bytes.length - off);
+      if (n !== null) {
+        off += n;
+        continue;
+      }
+      const left = deadline - performance.now();
+      if (left <= 0 || !native.waitFd(fd, true, left)) {
+        const err = systemError('ETIMEDOUT', 'send') as NodeJS.ErrnoException & { bytesSent: number };
+        err.bytesSent = off;
+        throw err;
+      }
+    }
   }
 
   /** Up to bufsize bytes; an empty Buffer when the peer closed; null when it would block. */
-  recv(bufsize: number): Buffer | null {
-    return native.recv(this.#use('recv'), bufsize);
+  recv(bufsize: number, flags?: number): Buffer | null {
+    const fd = this.#use('recv');
+    const r = flags === undefined ? native.recv(fd, bufsize) : native.recv(fd, bufsize, flags);
+    if (r === null && this.#timed()) return this.#wait(fd, false, 'recv', () => native.recv(fd, bufsize, flags));
+    return r;
   }
 
   /** Reads into buf[offset, offset+length); bytes read (0 at EOF), or null when it would block. */
-  recvInto(buf: Uint8Array, offset?: number, length?: number): number | null {
+  recvInto(buf: Uint8Array, offset?: number, length?: number, flags?: number): number | null {
     const fd = this.#use('recv');
-    return offset === undefined && length === undefined ? native.recvInto(fd, buf) : native.recvInto(fd, buf, offset, length);
+    const r = offset === undefined && length === undefined && flags === undefined
+      ? native.recvInto(fd, buf)
+      : native.recvInto(fd, buf, offset, length, flags);
+    if (r === null && this.#timed()) return this.#wait(fd, false, 'recv', () => native.recvInto(fd, buf, offset, length, flags));
+    return r;
   }
 
-  sendTo(data: Uint8Array, address: Address): number | null {
-    return native.sendTo(this.#use('sendto'), data, this.family, address);
+  sendTo(data: Uint8Array, address: AddressInput): number | null {
+    const fd = this.#use('sendto');
+    const r = native.sendTo(fd, data, this.family, address);
+    if (r === null && this.#timed()) return this.#wait(fd, true, 'sendto', () => native.sendTo(fd, data, this.family, address));
+    return r;
   }
 
-  recvFrom(bufsize: number): [Buffer, Address] | null {
-    return native.recvFrom(this.#use('recvfrom'), bufsize) as [Buffer, Address] | null;
+  recvFrom(bufsize: number, flags?: number): [Buffer, Address] | null {
+    const fd = this.#use('recvfrom');
+    const r = flags === undefined ? native.recvFrom(fd, bufsize) : native.recvFrom(fd, bufsize, flags);
+    if (r === null && this.#timed()) return this.#wait(fd, false, 'recvfrom', () => native.recvFrom(fd, bufsize, flags));
+    return r as [Buffer, Address] | null;
+  }
+
+  /** Reads a datagram (or stream bytes) into buf: [bytes, sender (null when connected/unnamed)], or null. */
+  recvFromInto(buf: Uint8Array, offset?: number, length?: number, flags?: number): [n: number, address: Address | null] | null {
+    const fd = this.#use('recvfrom');
+    const op = () => native.recvFromInto(fd, buf, offset, length, flags);
+    const r = op();
+    if (r === null && this.#timed()) return this.#wait(fd, false, 'recvfrom', op);
+    return r;
+  }
+
+  /** sendmsg(2): the buffers in one message, with ancillary data [level, type, data] and an optional destination. */
+  sendMsg(buffers: Uint8Array[], ancdata?: Ancillary[], flags?: number, address?: AddressInput): number | null {
+    const fd = this.#use('sendmsg');
+    const op = () => native.sendMsg(fd, buffers, ancdata, flags, this.family, address);
+    const r = op();
+    if (r === null && this.#timed()) return this.#wait(fd, true, 'sendmsg', op);
+    return r;
+  }
+
+  /** recvmsg(2): up to bufsize bytes and up to ancbufsize bytes of ancillary data; null when it would block. */
+  recvMsg(bufsize: number, ancbufsize?: number, flags?: number): RecvMsgResult | null {
+    const fd = this.#use('recvmsg');
+    const op = () => native.recvMsg(fd, bufsize, ancbufsize, flags) as RecvMsgResult | null;
+    const r = op();
+    if (r === null && this.#timed()) return this.#wait(fd, false, 'recvmsg', op);
+    return r;
   }
 
   shutdown(how: number): void {
@@ -145,12 +315,33 @@ export class Socket {
     native.close(fd);
   }
 
-  setsockopt(level: number, name: number, value: number | boolean): void {
+  /** A new Socket on a duplicate (close-on-exec) fd of the same socket, with the same timeout. */
+  dup(): Socket {
+    const s = wrap(native.dup(this.#use('dup')), this.family, this.type);
+    s.#timeout = this.#timeout;
+    return s;
+  }
+
+  /** Gives up the fd without closing it (the Socket reads as closed) and returns it; -1 if already closed. */
+  detach(): number {
+    const fd = this.#fd;
+    if (fd < 0) return -1;
+    native.disown(fd);
+    this.#fd = -1;
+    return fd;
+  }
+
+  /** Integer options; a number, boolean, or raw bytes (ip_mreq for IP_ADD_MEMBERSHIP, ...). */
+  setsockopt(level: number, name: number, value: number | boolean | Uint8Array): void {
     native.setsockopt(this.#use('setsockopt'), level, name, value);
   }
 
-  getsockopt(level: number, name: number): number {
-    return native.getsockopt(this.#use('getsockopt'), level, name);
+  /** An integer option; with buflen (1..1024), the raw option bytes (SO_PEERCRED's struct ucred, ...). */
+  getsockopt(level: number, name: number): number;
+  getsockopt(level: number, name: number, buflen: number): Buffer;
+  getsockopt(level: number, name: number, buflen?: number): number | Buffer {
+    const fd = this.#use('getsockopt');
+    return buflen === undefined ? native.getsockopt(fd, level, name) : native.getsockopt(fd, level, name, buflen);
   }
 
   getsockname(): Address {
@@ -165,10 +356,64 @@ export class Socket {
     this.close();
   }
 
+  /** console.log(socket): fd, family, type, blocking mode and addresses. */
+  [inspect.custom](depth: number, options: object): string {
+    const fd = this.#fd;
+    const o: Record<string, unknown> = {
+      fd,
+      family: FAMILY_NAMES.get(this.family) ?? this.family,
+      type: TYPE_NAMES.get(this.type) ?? this.type,
+    };
+    if (fd >= 0) {
+      o.blocking = this.#timeout === 0 ? false : this.#timeout === null ? safe(() => native.getBlocking(fd)) : true;
+      o.timeout = this.#timeout;
+      const local = safe(() => native.getsockname(fd));
+      if (local !== undefined) o.local = local;
+      const remote = safe(() => native.getpeername(fd));
+      if (remote !== undefined) o.remote = remote;
+    } else {
+      o.closed = true;
+    }
+    return `Socket ${inspect(o, { ...options, depth: depth < 0 ? 0 : 2 })}`;
+  }
+
   // The fd, or EBADF (as the kernel would say) once closed.
   #use(syscall: string): number {
     if (this.#fd < 0) throw systemError('EBADF', syscall);
     return this.#fd;
+  }
+
+  #timed(): boolean {
+    return this.#timeout !== null && this.#timeout > 0;
+  }
+
+  // A call that would block on a socket with a timeout: wait for readiness and
+  // retry until it goes through or the time runs out (ETIMEDOUT).
+  #wait<R>(fd: number, write: boolean, syscall: string, op: () => R | null): R {
+    const deadline = performance.now() + (this.#timeout as number);
+    for (;;) {
+      const left = deadline - performance.now();
+      if (left <= 0 || !native.waitFd(fd, write, left)) throw systemError('ETIMEDOUT', syscall);
+      const r = op();
+      if (r !== null) return r;
+    }
+  }
+
+  #addressed(code: SystemErrorCode, syscall: string, address: AddressInput): NodeJS.ErrnoException {
+    return literal(address) ? systemErrorAt(code, syscall, this.family, address) : systemError(code, syscall);
+  }
+}
+
+// An address that names itself without a look-up (errors can then repeat it).
+function literal(a: AddressInput): boolean {
+  return typeof a === 'string' || (Array.isArray(a) && typeof a[0] === 'string' && isIP(a[0].split('%')[0]) !== 0);
+}
+
+function safe<R>(fn: () => R): R | undefined {
+  try {
+    return fn();
+  } catch {
+    return undefined;
   }
 }
 
@@ -197,4 +442,187 @@ export function close(fd: number): void {
   native.close(fd);
 }
 
-export type { NativeAddress };
+/** Python's os.set_blocking, for any fd (pipes, ttys, eventfds); a Socket keeps its own mode in step. */
+export function setBlocking(fd: FileLike, flag: boolean): void {
+  if (fd instanceof Socket) return fd.setBlocking(flag);
+  native.setBlocking(toFd(fd), flag);
+}
+
+/** Python's os.get_blocking. */
+export function getBlocking(fd: FileLike): boolean {
+  if (fd instanceof Socket) return fd.getBlocking();
+  return native.getBlocking(toFd(fd));
+}
+
+export interface AddrInfo {
+  family: number;
+  type: number;
+  proto: number;
+  /** '' unless AI_CANONNAME was asked for (then on the first entry). */
+  canonname: string;
+  address: Address;
+}
+
+export interface GetAddrInfoOptions {
+  family?: number;
+  type?: number;
+  proto?: number;
+  flags?: number;
+}
+
+/** Python's getaddrinfo, blocking, system resolver. Failures are dns-shaped errors (ENOTFOUND, EAI_AGAIN, ...). */
+export function getaddrinfo(host: string | null, port: number | string | null, opts?: GetAddrInfoOptions): AddrInfo[] {
+  if (opts !== undefined && (typeof opts !== 'object' || opts === null)) throw invalidArgType('opts must be an object');
+  const r = native.getaddrinfo(host, port, opts?.family, opts?.type, opts?.proto, opts?.flags);
+  return r.map(([family, type, proto, canonname, address]) => ({ family, type, proto, canonname, address }));
+}
+
+/** Python's getnameinfo: [host, service] for a numeric address. */
+export function getnameinfo(address: AddressInput, flags?: number): [host: string, service: string] {
+  return native.getnameinfo(address, flags);
+}
+
+/** Python's CMSG_LEN: the cmsg_len of an ancillary item with that many data bytes. */
+export function CMSG_LEN(length: number): number {
+  return native.cmsgLen(length);
+}
+
+/** Python's CMSG_SPACE: the room an ancillary item with that many data bytes takes. */
+export function CMSG_SPACE(length: number): number {
+  return native.cmsgSpace(length);
+}
+
+export interface CreateConnectionOptions {
+  /** Each attempt's timeout; the socket keeps it. undefined/null: blocking. */
+  timeoutMs?: number | null;
+  /** bind() before connecting. */
+  sourceAddress?: AddressInput;
+}
+
+/**
+ * Python's create_connection: connects to every address getaddrinfo gives for
+ * host, in order, until one works. When none does, throws the last error with
+ * every attempt's error on err.errors.
+ */
+export function createConnection(address: [host: string, port: number], opts?: CreateConnectionOptions): Socket {
+  if (!Array.isArray(address) || address.length !== 2) throw invalidArgType('address must be [host, port]');
+  const [host, port] = address;
+  if (typeof host !== 'string') throw invalidArgType('host must be a string');
+  if (opts !== undefined && (typeof opts !== 'object' || opts === null)) throw invalidArgType('opts must be an object');
+  const timeout = opts?.timeoutMs;
+  if (timeout !== undefined && timeout !== null && (typeof timeout !== 'number' || Number.isNaN(timeout))) {
+    throw invalidArgType('opts.timeoutMs must be a number of milliseconds or null');
+  }
+  const errors: NodeJS.ErrnoException[] = [];
+  for (const ai of getaddrinfo(host, port, { type: SOCK_STREAM })) {
+    let sock: Socket | undefined;
+    try {
+      sock = new Socket(ai.family, ai.type, ai.proto);
+      if (timeout !== undefined) sock.setTimeout(timeout);
+      if (opts?.sourceAddress !== undefined) sock.bind(opts.sourceAddress);
+      // A non-blocking socket (timeout 0) that cannot connect at once fails, as in Python (EINPROGRESS).
+      if (!sock.connect(ai.address)) throw systemErrorAt('EINPROGRESS', 'connect', ai.family, ai.address);
+      return sock;
+    } catch (err) {
+      sock?.close();
+      errors.push(err as NodeJS.ErrnoException);
+    }
+  }
+  const last = errors[errors.length - 1] as (NodeJS.ErrnoException & { errors?: unknown[] }) | undefined;
+  if (last === undefined) throw systemError('EADDRNOTAVAIL', 'connect');
+  last.errors = errors;
+  throw last;
+}
+
+export interface CreateServerOptions {
+  /** AF_INET by default (AF_UNIX for a path, AF_INET6 with dualstackIpv6). */
+  family?: number;
+  /** listen() backlog; the default is listen()'s. */
+  backlog?: number;
+  /** SO_REUSEPORT (RangeError ERR_INVALID_ARG_VALUE where the platform has none). */
+  reusePort?: boolean;
+  /** An AF_INET6 socket that takes IPv4 connections too (RangeError where hasDualstackIpv6() is false). */
+  dualstackIpv6?: boolean;
+}
+
+/**
+ * Python's create_server: a listening TCP socket (SO_REUSEADDR on POSIX;
+ * IPV6_V6ONLY on unless dualstackIpv6). A bind error names the address.
+ */
+export function createServer(address: AddressInput, opts?: CreateServerOptions): Socket {
+  if (opts !== undefined && (typeof opts !== 'object' || opts === null)) throw invalidArgType('opts must be an object');
+  const dual = opts?.dualstackIpv6 === true;
+  const family = opts?.family ?? (typeof address === 'string' ? AF_UNIX : dual ? AF_INET6 : AF_INET);
+  if (opts?.reusePort && SO_REUSEPORT < 0) throw invalidArgValue('SO_REUSEPORT is not supported on this platform');
+  if (dual) {
+    if (!hasDualstackIpv6()) throw invalidArgValue('dualstackIpv6 is not supported on this platform');
+    if (family !== AF_INET6) throw invalidArgValue('dualstackIpv6 requires family AF_INET6');
+  }
+  const sock = new Socket(family, SOCK_STREAM);
+  try {
+    if (process.platform !== 'win32' && family !== AF_UNIX) sock.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1);
+    if (opts?.reusePort) sock.setsockopt(SOL_SOCKET, SO_REUSEPORT, 1);
+    if (family === AF_INET6) sock.setsockopt(IPPROTO_IPV6, IPV6_V6ONLY, dual ? 0 : 1);
+    sock.bind(address);
+    sock.listen(opts?.backlog);
+    return sock;
+  } catch (err) {
+    sock.close();
+    throw err;
+  }
+}
+
+/** Python's has_dualstack_ipv6: can an AF_INET6 socket take IPv4 connections here? */
+export function hasDualstackIpv6(): boolean {
+  let s: Socket | undefined;
+  try {
+    s = new Socket(AF_INET6, SOCK_STREAM);
+    s.setsockopt(IPPROTO_IPV6, IPV6_V6ONLY, 0);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    s?.close();
+  }
+}
+
+function checkSock(sock: unknown, what: string): asserts sock is Socket {
+  if (!(sock instanceof Socket)) throw invalidArgType(`${what}: sock must be a Socket`);
+}
+
+/** Python's send_fds: the buffers and the fds (SCM_RIGHTS) in one message over AF_UNIX. */
+export function sendFds(sock: Socket, buffers: Uint8Array[], fds: number[]): number {
+  checkSock(sock, 'sendFds');
+  if (!Array.isArray(fds)) throw invalidArgType('fds must be an array of file descriptors');
+  if (SCM_RIGHTS < 0) throw systemError('ENOSYS', 'sendmsg');
+  const raw = new Int32Array(fds.length);
+  for (let i = 0; i < fds.length; i++) {
+    const fd = fds[i];
+    if (typeof fd !== 'number' || !Number.isInteger(fd)) throw invalidArgType(`fds[${i}] must be an integer file descriptor`);
+    if (fd < 0 || fd > 0x7fffffff) throw outOfRange(`fds[${i}] must be between 0 and 2147483647, got ${fd}`);
+    raw[i] = fd;
+  }
+  const anc: Ancillary[] = fds.length > 0 ? [[SOL_SOCKET, SCM_RIGHTS, new Uint8Array(raw.buffer)]] : [];
+  const n = sock.sendMsg(buffers, anc);
+  if (n === null) throw systemError('EAGAIN', 'sendmsg');
+  return n;
+}
+
+/** Python's recv_fds: up to bufsize bytes and up to maxfds fds (close-on-exec); null when it would block. */
+export function recvFds(sock: Socket, bufsize: number, maxfds: number): RecvFdsResult | null {
+  checkSock(sock, 'recvFds');
+  if (typeof maxfds !== 'number' || !Number.isInteger(maxfds)) throw invalidArgType('maxfds must be an integer');
+  if (maxfds < 0 || maxfds > 0x3ffff) throw outOfRange(`maxfds must be between 0 and ${0x3ffff}, got ${maxfds}`);
+  if (SCM_RIGHTS < 0) throw systemError('ENOSYS', 'recvmsg');
+  const r = sock.recvMsg(bufsize, CMSG_LEN(maxfds * 4));
+  if (r === null) return null;
+  const [data, anc, flags, address] = r;
+  const fds: number[] = [];
+  for (const [level, type, bytes] of anc) {
+    if (level !== SOL_SOCKET || type !== SCM_RIGHTS) continue;
+    // Native byte order, as the kernel wrote them.
+    const ints = new Int32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + (bytes.length & ~3)));
+    for (const fd of ints) fds.push(fd);
+  }
+  return [data, fds, flags, address];
+}

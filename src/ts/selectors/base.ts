@@ -1,6 +1,8 @@
 // The shared bookkeeping of every selector (CPython's _BaseSelectorImpl): keys by
 // fd, argument checks, the result array, selectAsync. Each backend subclass
 // only says which native interest set it talks to.
+import { invalidArgType, outOfRange } from '../argerrors';
+import { inspect } from 'node:util';
 import { type AsyncCallback, type NativeSet, type Timeout } from '../binding';
 import { AbortError, iomuxError } from '../errors';
 import { toFd, type FileLike } from '../filelike';
@@ -11,18 +13,23 @@ export const EVENT_WRITE = 2;
 
 export type Backend = 'select' | 'poll' | 'epoll' | 'kqueue' | 'io_uring';
 
-export interface SelectorKey<T = unknown> {
-  readonly fileobj: FileLike;
+/** A registration: `fileobj` is what was registered (typed F), `data` undefined when none was given. */
+export interface SelectorKey<T = unknown, F extends FileLike = FileLike> {
+  readonly fileobj: F;
   readonly fd: number;
   readonly events: number;
   readonly data: T;
 }
 
-export type Ready<T> = Array<[SelectorKey<T>, number]>;
+/** What select() returns: each ready key with the mask of its registered events that are ready. */
+export type Ready<T = unknown, F extends FileLike = FileLike> = Array<[SelectorKey<T, F>, number]>;
 
-interface Pending<T> {
+/** The optional data argument: required when the selector's data type excludes undefined. */
+export type DataArg<T> = undefined extends T ? [data?: T] : [data: T];
+
+interface Pending<T, F extends FileLike> {
   seq: number;
-  resolve(ready: Ready<T>): void;
+  resolve(ready: Ready<T, F>): void;
   reject(err: unknown): void;
   timer?: NodeJS.Timeout;
   deadline: number;
@@ -38,17 +45,19 @@ const BY_FD_LIMIT = 1 << 16;
 // selector is collected and frees its fds (and, for select/poll, its waiter thread).
 const waiting = new Set<object>();
 
-export abstract class BaseSelector<T = unknown> {
+export abstract class BaseSelector<T = unknown, F extends FileLike = FileLike> {
   abstract readonly backend: Backend;
-  readonly #keys = new Map<number, SelectorKey<T>>();
+  readonly #keys = new Map<number, SelectorKey<T, F>>();
   // The same keys indexed by fd (fds below BY_FD_LIMIT): select() looks each ready
   // fd up here, which is several times cheaper than a Map lookup.
-  readonly #byFd: Array<SelectorKey<T> | undefined> = [];
-  readonly #view = new KeyMapView<T>(this.#keys);
+  readonly #byFd: Array<SelectorKey<T, F> | undefined> = [];
+  readonly #view = new KeyMapView<T, F>(this.#keys);
+  /** @internal */
   protected readonly results = new ResultsBuffer();
+  /** @internal */
   protected readonly native: NativeSet;
   #closed = false;
-  #pending: Pending<T> | undefined;
+  #pending: Pending<T, F> | undefined;
   readonly #onWake = BaseSelector.#weakWake(new WeakRef(this));
   // The AbortSignal the abort listener is on. A serve loop passes the same
   // signal to every wait, so the listener stays between waits instead of an
@@ -60,15 +69,15 @@ export abstract class BaseSelector<T = unknown> {
     this.native = this.openNative(this.results.array);
   }
 
-  /** The backend's native interest set, in selector mode. */
+  /** @internal The backend's native interest set, in selector mode. */
   protected abstract openNative(results: Int32Array): NativeSet;
 
-  /** How the backend removes an fd whose key is gone (ignoring what a closed fd makes the kernel say). */
+  /** @internal How the backend removes an fd whose key is gone (ignoring what a closed fd makes the kernel say). */
   protected removeNative(fd: number): void {
     this.native.remove(fd, true);
   }
 
-  register(fileobj: FileLike, events: number, data?: T): SelectorKey<T> {
+  register(fileobj: F, events: number, ...data: DataArg<T>): SelectorKey<T, F> {
     this.#checkOpen();
     const fd = toFd(fileobj);
     checkEvents(events);
@@ -77,14 +86,14 @@ export abstract class BaseSelector<T = unknown> {
     }
     // The kernel may refuse (EPERM for a regular file in epoll, EBADF): no key is left behind.
     this.native.add(fd, events);
-    const key = makeKey(fileobj, fd, events, data as T);
+    const key = makeKey<T, F>(fileobj, fd, events, data[0] as T);
     this.#store(key);
     this.results.ensure(this.native, this.#keys.size);
     return key;
   }
 
   /** Works after the fd was closed (and after its number was reused). */
-  unregister(fileobj: FileLike): SelectorKey<T> {
+  unregister(fileobj: FileLike): SelectorKey<T, F> {
     this.#checkOpen();
     const key = this.#find(fileobj);
     this.#forget(key.fd);
@@ -92,7 +101,8 @@ export abstract class BaseSelector<T = unknown> {
     return key;
   }
 
-  modify(fileobj: FileLike, events: number, data?: T): SelectorKey<T> {
+  /** Without data, the key's data becomes undefined (Python resets it to None). */
+  modify(fileobj: FileLike, events: number, ...data: DataArg<T>): SelectorKey<T, F> {
     this.#checkOpen();
     const old = this.#find(fileobj);
     checkEvents(events);
@@ -106,21 +116,21 @@ export abstract class BaseSelector<T = unknown> {
         throw err;
       }
     }
-    const key = makeKey(old.fileobj, old.fd, events, data as T);
+    const key = makeKey<T, F>(old.fileobj, old.fd, events, data[0] as T);
     this.#store(key);
     return key;
   }
 
-  select(timeoutMs?: Timeout): Ready<T> {
+  select(timeoutMs?: Timeout): Ready<T, F> {
     this.#checkOpen();
     return this.#collect(this.native.wait(timeoutMs));
   }
 
   // The ready keys of the first n pairs in the results array.
-  #collect(n: number): Ready<T> {
+  #collect(n: number): Ready<T, F> {
     const a = this.results.array;
     const byFd = this.#byFd;
-    const ready: Ready<T> = [];
+    const ready: Ready<T, F> = [];
     for (let i = 0; i < n; i++) {
       const fd = a[2 * i];
       const key = fd < byFd.length ? byFd[fd] : this.#keys.get(fd);
@@ -135,18 +145,18 @@ export abstract class BaseSelector<T = unknown> {
    * Waits without blocking Node's event loop. Rejects (never throws) on error;
    * AbortError when the signal aborts; resolves [] if the selector is closed meanwhile.
    */
-  selectAsync(timeoutMs?: Timeout, opts?: { signal?: AbortSignal }): Promise<Ready<T>> {
-    return new Promise<Ready<T>>((resolve, reject) => {
+  selectAsync(timeoutMs?: Timeout, opts?: { signal?: AbortSignal }): Promise<Ready<T, F>> {
+    return new Promise<Ready<T, F>>((resolve, reject) => {
       try {
         this.#checkOpen();
         checkTimeout(timeoutMs);
         const signal = opts?.signal;
-        if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('opts.signal must be an AbortSignal');
+        if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidArgType('opts.signal must be an AbortSignal');
         if (this.#pending) throw iomuxError('ERR_IOMUX_BUSY', 'a selectAsync() is already pending on this selector');
         if (signal?.aborted) throw new AbortError(signal.reason);
         const finite = timeoutMs !== undefined && timeoutMs !== null && timeoutMs !== Infinity;
         if (finite && (timeoutMs as number) <= 0) return resolve(this.select(0));
-        const p: Pending<T> = { seq: 0, resolve, reject, signal, deadline: finite ? performance.now() + (timeoutMs as number) : Infinity };
+        const p: Pending<T, F> = { seq: 0, resolve, reject, signal, deadline: finite ? performance.now() + (timeoutMs as number) : Infinity };
         // One crossing: native looks first (a zero-timeout wait) and arms only if nothing is ready.
         const now = this.#arm(p, true);
         if (now !== undefined) return resolve(now);
@@ -162,13 +172,13 @@ export abstract class BaseSelector<T = unknown> {
     });
   }
 
-  getKey(fileobj: FileLike): SelectorKey<T> {
+  getKey(fileobj: FileLike): SelectorKey<T, F> {
     this.#checkOpen();
     return this.#find(fileobj);
   }
 
   /** A live read-only view keyed by fd; empty once the selector is closed. */
-  getMap(): ReadonlyMap<number, SelectorKey<T>> {
+  getMap(): ReadonlyMap<number, SelectorKey<T, F>> {
     this.#checkOpen();
     return this.#view;
   }
@@ -192,8 +202,14 @@ export abstract class BaseSelector<T = unknown> {
     this.close();
   }
 
+  /** console.log(selector): backend, key count, closed; not the native results array. */
+  [inspect.custom](depth: number, options: object): string {
+    const info = { backend: this.backend, keys: this.#keys.size, closed: this.#closed, waiting: this.#pending !== undefined };
+    return `${this.constructor.name} ${inspect(info, { ...options, depth: depth < 0 ? 0 : 1 })}`;
+  }
+
   // Static, so the callback closes over the WeakRef only, never over `this`.
-  static #weakWake(ref: WeakRef<BaseSelector<unknown>>): AsyncCallback {
+  static #weakWake(ref: WeakRef<BaseSelector<unknown, FileLike>>): AsyncCallback {
     return (seq, count, error) => {
       const sel = ref.deref();
       if (sel !== undefined) sel.#wake(seq, count, error);
@@ -203,7 +219,7 @@ export abstract class BaseSelector<T = unknown> {
   // Arms the native wait for p; with `check`, what is ready already is
   // returned instead (and nothing is armed).
   // Static for the same reason: the signal may outlive the selector.
-  static #weakAbort(ref: WeakRef<BaseSelector<unknown>>): () => void {
+  static #weakAbort(ref: WeakRef<BaseSelector<unknown, FileLike>>): () => void {
     return () => {
       const sel = ref.deref();
       if (sel === undefined) return;
@@ -226,7 +242,7 @@ export abstract class BaseSelector<T = unknown> {
     this.#signal = undefined;
   }
 
-  #arm(p: Pending<T>, check: boolean): Ready<T> | undefined {
+  #arm(p: Pending<T, F>, check: boolean): Ready<T, F> | undefined {
     p.seq = nextSeq = (nextSeq + 1) >>> 0 || 1;
     if (check) {
       const n = this.native.arm(this.#onWake, p.seq, true);
@@ -250,12 +266,12 @@ export abstract class BaseSelector<T = unknown> {
     else this.#arm(p, false);
   }
 
-  #startTimer(p: Pending<T>): void {
+  #startTimer(p: Pending<T, F>): void {
     const left = p.deadline - performance.now();
     p.timer = setTimeout(() => {
       // Timers may fire a fraction of a millisecond early; never return early.
       if (performance.now() < p.deadline) return this.#startTimer(p);
-      let ready: Ready<T> = [];
+      let ready: Ready<T, F> = [];
       try {
         ready = this.select(0);
       } catch (err) {
@@ -266,7 +282,7 @@ export abstract class BaseSelector<T = unknown> {
   }
 
   // disarmed: native already stopped (it called back), so no cancel() crossing.
-  #settle(fn: (p: Pending<T>) => void, disarmed = false): void {
+  #settle(fn: (p: Pending<T, F>) => void, disarmed = false): void {
     const p = this.#pending;
     if (!p) return;
     this.#pending = undefined;
@@ -276,7 +292,7 @@ export abstract class BaseSelector<T = unknown> {
     fn(p);
   }
 
-  #store(key: SelectorKey<T>): void {
+  #store(key: SelectorKey<T, F>): void {
     this.#keys.set(key.fd, key);
     if (key.fd < BY_FD_LIMIT) {
       const byFd = this.#byFd;
@@ -291,7 +307,7 @@ export abstract class BaseSelector<T = unknown> {
     if (fd < this.#byFd.length) this.#byFd[fd] = undefined;
   }
 
-  #find(fileobj: FileLike): SelectorKey<T> {
+  #find(fileobj: FileLike): SelectorKey<T, F> {
     let fd: number;
     try {
       fd = toFd(fileobj);
@@ -313,21 +329,21 @@ export abstract class BaseSelector<T = unknown> {
   }
 }
 
-function makeKey<T>(fileobj: FileLike, fd: number, events: number, data: T): SelectorKey<T> {
+function makeKey<T, F extends FileLike>(fileobj: F, fd: number, events: number, data: T): SelectorKey<T, F> {
   return Object.freeze({ fileobj, fd, events, data });
 }
 
 function checkEvents(events: unknown): asserts events is number {
-  if (typeof events !== 'number' || !Number.isInteger(events)) throw new TypeError('events must be an integer');
+  if (typeof events !== 'number' || !Number.isInteger(events)) throw invalidArgType('events must be an integer');
   if (events === 0 || (events & ~(EVENT_READ | EVENT_WRITE)) !== 0 || events < 0) {
-    throw new RangeError(`events must be a non-empty combination of EVENT_READ and EVENT_WRITE, got ${events}`);
+    throw outOfRange(`events must be a non-empty combination of EVENT_READ and EVENT_WRITE, got ${events}`);
   }
 }
 
 function checkTimeout(t: unknown): void {
   if (t === undefined || t === null) return;
-  if (typeof t !== 'number') throw new TypeError('timeout must be a number of milliseconds, null or undefined');
-  if (Number.isNaN(t)) throw new TypeError('timeout must not be NaN');
+  if (typeof t !== 'number') throw invalidArgType('timeout must be a number of milliseconds, null or undefined');
+  if (Number.isNaN(t)) throw invalidArgType('timeout must not be NaN');
 }
 
 function describe(fileobj: FileLike, fd: number): string {
@@ -336,33 +352,33 @@ function describe(fileobj: FileLike, fd: number): string {
 
 // What getMap() returns: reads through to the selector's keys, so it is live,
 // and has no way to change them.
-class KeyMapView<T> implements ReadonlyMap<number, SelectorKey<T>> {
-  readonly #keys: Map<number, SelectorKey<T>>;
-  constructor(keys: Map<number, SelectorKey<T>>) {
+class KeyMapView<T, F extends FileLike> implements ReadonlyMap<number, SelectorKey<T, F>> {
+  readonly #keys: Map<number, SelectorKey<T, F>>;
+  constructor(keys: Map<number, SelectorKey<T, F>>) {
     this.#keys = keys;
   }
   get size(): number {
     return this.#keys.size;
   }
-  get(fd: number): SelectorKey<T> | undefined {
+  get(fd: number): SelectorKey<T, F> | undefined {
     return this.#keys.get(fd);
   }
   has(fd: number): boolean {
     return this.#keys.has(fd);
   }
-  forEach(cb: (value: SelectorKey<T>, key: number, map: ReadonlyMap<number, SelectorKey<T>>) => void, thisArg?: unknown): void {
+  forEach(cb: (value: SelectorKey<T, F>, key: number, map: ReadonlyMap<number, SelectorKey<T, F>>) => void, thisArg?: unknown): void {
     for (const [k, v] of this.#keys) cb.call(thisArg, v, k, this);
   }
   keys(): MapIterator<number> {
     return this.#keys.keys();
   }
-  values(): MapIterator<SelectorKey<T>> {
+  values(): MapIterator<SelectorKey<T, F>> {
     return this.#keys.values();
   }
-  entries(): MapIterator<[number, SelectorKey<T>]> {
+  entries(): MapIterator<[number, SelectorKey<T, F>]> {
     return this.#keys.entries();
   }
-  [Symbol.iterator](): MapIterator<[number, SelectorKey<T>]> {
+  [Symbol.iterator](): MapIterator<[number, SelectorKey<T, F>]> {
     return this.#keys.entries();
   }
   get [Symbol.toStringTag](): string {

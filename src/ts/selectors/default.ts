@@ -1,8 +1,10 @@
 // DefaultSelector: epoll on Linux, poll on other POSIX systems (kqueue is
 // planned), select on Windows. IOMUX_BACKEND=select|poll|epoll|kqueue|io_uring overrides
 // (io_uring only ever by name).
+import { invalidArgValue } from '../argerrors';
 import { native } from '../binding';
-import type { BaseSelector } from './base';
+import type { FileLike } from '../filelike';
+import { BaseSelector } from './base';
 import { EpollSelector } from './epoll';
 import { KqueueSelector } from './kqueue';
 import { PollSelector } from './poll';
@@ -17,11 +19,11 @@ const BACKENDS = {
   io_uring: UringSelector,
 } as const;
 
-function pick(): new <T = unknown>() => BaseSelector<T> {
+function pick(): new <T = unknown, F extends FileLike = FileLike>() => BaseSelector<T, F> {
   const want = process.env.IOMUX_BACKEND;
   if (want !== undefined && want !== '') {
     if (!(want in BACKENDS)) {
-      throw new RangeError(`IOMUX_BACKEND must be one of ${Object.keys(BACKENDS).join(', ')}; got ${JSON.stringify(want)}`);
+      throw invalidArgValue(`IOMUX_BACKEND must be one of ${Object.keys(BACKENDS).join(', ')}; got ${JSON.stringify(want)}`);
     }
     return BACKENDS[want as keyof typeof BACKENDS];
   }
@@ -30,12 +32,23 @@ function pick(): new <T = unknown>() => BaseSelector<T> {
   return PollSelector;
 }
 
+/** What DefaultSelector is as a value: constructs the platform's selector. */
+export interface DefaultSelectorConstructor {
+  new <T = unknown, F extends FileLike = FileLike>(): BaseSelector<T, F>;
+  readonly prototype: BaseSelector<unknown, FileLike>;
+}
+
 /**
  * Constructs the platform's best selector. IOMUX_BACKEND is read at each
  * construction, so a bad value is a RangeError from `new DefaultSelector()`,
- * not from importing iomux.
+ * not from importing iomux. `x instanceof DefaultSelector` is true for every
+ * selector (whatever made it), as Python's DefaultSelector is one of the classes.
  */
-export const DefaultSelector = function DefaultSelector<T = unknown>(): BaseSelector<T> {
+export const DefaultSelector = function DefaultSelector<T = unknown, F extends FileLike = FileLike>(): BaseSelector<T, F> {
   const Backend = pick();
-  return new Backend<T>();
-} as unknown as new <T = unknown>() => BaseSelector<T>;
+  return new Backend<T, F>();
+} as unknown as DefaultSelectorConstructor;
+Object.defineProperty(DefaultSelector, Symbol.hasInstance, { value: (x: unknown) => x instanceof BaseSelector });
+
+/** The type of what `new DefaultSelector<T, F>()` makes. */
+export type DefaultSelector<T = unknown, F extends FileLike = FileLike> = BaseSelector<T, F>;

@@ -1,9 +1,11 @@
 // epoll(7), Linux. selectAsync() watches the epoll fd from Node's own loop.
 import { native, type NativeEpoll, type NativeSet } from '../binding';
+import type { FileLike } from '../filelike';
 import { BaseSelector, type Backend } from './base';
 
-export class EpollSelector<T = unknown> extends BaseSelector<T> {
+export class EpollSelector<T = unknown, F extends FileLike = FileLike> extends BaseSelector<T, F> {
   readonly backend: Backend = 'epoll';
+  /** @internal */
   protected openNative(results: Int32Array): NativeSet {
     return new native.EpollSet(results);
   }

@@ -1,10 +1,12 @@
 // kqueue(2) is planned; until then the class exists and its constructor throws ENOSYS.
 import { type NativeSet } from '../binding';
 import { systemError } from '../errors';
+import type { FileLike } from '../filelike';
 import { BaseSelector, type Backend } from './base';
 
-export class KqueueSelector<T = unknown> extends BaseSelector<T> {
+export class KqueueSelector<T = unknown, F extends FileLike = FileLike> extends BaseSelector<T, F> {
   readonly backend: Backend = 'kqueue';
+  /** @internal */
   protected openNative(): NativeSet {
     throw systemError('ENOSYS', 'kqueue');
   }

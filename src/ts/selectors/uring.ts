@@ -1,6 +1,8 @@
 // io_uring(7) readiness (IORING_OP_POLL_ADD), Linux. selectAsync() watches the
 // ring's eventfd from Node's own loop. DefaultSelector never picks it.
 import { native, type NativeSet, type NativeUring } from '../binding';
+import { invalidArgType } from '../argerrors';
+import type { FileLike } from '../filelike';
 import { BaseSelector, type Backend } from './base';
 
 export interface UringSelectorOptions {
@@ -10,14 +12,14 @@ export interface UringSelectorOptions {
   multishot?: boolean;
 }
 
-export class UringSelector<T = unknown> extends BaseSelector<T> {
+export class UringSelector<T = unknown, F extends FileLike = FileLike> extends BaseSelector<T, F> {
   readonly backend: Backend = 'io_uring';
   // Read by openNative(), which the base constructor calls before this class's fields exist.
   static #options: UringSelectorOptions | undefined;
 
   constructor(options?: UringSelectorOptions) {
     if (options !== undefined && (typeof options !== 'object' || options === null)) {
-      throw new TypeError('options must be an object');
+      throw invalidArgType('options must be an object');
     }
     // Set on every construction, so a throwing one leaves nothing for the next.
     UringSelector.#options = options;
@@ -25,6 +27,7 @@ export class UringSelector<T = unknown> extends BaseSelector<T> {
     UringSelector.#options = undefined;
   }
 
+  /** @internal */
   protected openNative(results: Int32Array): NativeSet {
     const o = UringSelector.#options;
     return new native.UringSet(results, o?.entries, o?.multishot);
