@@ -1,11 +1,12 @@
 // `iomux crawl URL... [options]`: options, progress on stderr, --json lines,
 // and the final summary.
 import { parseArgs } from 'node:util';
-import { Crawl, DEFAULTS, type BackendName, type CrawlOptions, type CrawlSummary, type PageRecord, type Style } from './crawl';
+import fs from 'node:fs';
+import { Crawl, DEFAULT_DELAY_MS, DEFAULTS, type BackendName, type CrawlOptions, type CrawlSummary, type PageRecord, type Style } from './crawl';
 
 const USAGE = `usage: iomux crawl URL... [options]
 
-Crawls http:// sites with raw non-blocking sockets on a selector.
+Crawls http:// and https:// sites with raw non-blocking sockets on a selector.
 
 options:
   --concurrency N       fetches in flight at once (default ${DEFAULTS.concurrency})
@@ -23,6 +24,17 @@ options:
   --max-pages N         stop after N pages
   --max-depth N         follow links at most N hops from a start URL
   --max-body BYTES      body size limit (default ${DEFAULTS.maxBodyBytes})
+
+the real web:
+  --ca FILE             also trust the CA certificates in FILE (PEM; repeatable)
+  --insecure            do not verify TLS certificates or host names
+  --user-agent UA       sent, and matched against robots.txt groups (default ${DEFAULTS.userAgent})
+  --ignore-robots       do not fetch or obey robots.txt
+  --delay MS            between requests to one host (default 0 for loopback/private
+                        addresses, else ${DEFAULT_DELAY_MS}); robots.txt Crawl-delay is honoured
+                        up to ${DEFAULTS.maxCrawlDelayMs / 1000} s
+  --no-assets           pages only: no images, scripts, stylesheets, media
+  --layout L            flat (one file per URL) | mirror (host/path tree) (default flat)
   -h, --help            this text
 `;
 
@@ -61,6 +73,14 @@ export function parseOptions(argv: string[]): CrawlOptions | 'help' {
       'max-depth': { type: 'string' },
       'max-body': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
+      // ---- the real web (issue 12) ----
+      ca: { type: 'string', multiple: true },
+      insecure: { type: 'boolean' },
+      'user-agent': { type: 'string' },
+      'ignore-robots': { type: 'boolean' },
+      delay: { type: 'string' },
+      'no-assets': { type: 'boolean' },
+      layout: { type: 'string' },
     },
   });
   if (v.help) return 'help';
@@ -82,17 +102,53 @@ export function parseOptions(argv: string[]): CrawlOptions | 'help' {
     maxPages: int('max-pages', v['max-pages'], 1) ?? DEFAULTS.maxPages,
     maxDepth: int('max-depth', v['max-depth'], 0) ?? DEFAULTS.maxDepth,
     maxBodyBytes: int('max-body', v['max-body'], 1) ?? DEFAULTS.maxBodyBytes,
+    ...realWebOptions(v),
   };
 }
 
+// ---- the real web (issue 12): TLS, robots.txt, politeness, assets, layout ----
+function realWebOptions(v: Record<string, string | boolean | string[] | undefined>): Partial<CrawlOptions> {
+  const caFiles = (v.ca as string[] | undefined) ?? [];
+  for (const f of caFiles) {
+    let pem: string;
+    try {
+      pem = fs.readFileSync(f, 'utf8');
+    } catch (err) {
+      throw new UsageError(`--ca ${f}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`--ca ${f}: no PEM certificate in it`);
+  }
+  const ua = v['user-agent'] as string | undefined;
+  if (ua !== undefined && (ua.trim() === '' || /[\r\n]/.test(ua))) throw new UsageError('--user-agent must be one non-empty line');
+  return {
+    caFiles,
+    insecure: !!v.insecure,
+    userAgent: ua ?? DEFAULTS.userAgent,
+    ignoreRobots: !!v['ignore-robots'],
+    delayMs: int('delay', v.delay as string | undefined, 0),
+    assets: !v['no-assets'],
+    layout: oneOf<'flat' | 'mirror'>('layout', v.layout as string | undefined, ['flat', 'mirror']) ?? DEFAULTS.layout,
+  };
+}
+
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
 export function formatSummary(s: CrawlSummary): string {
-  const errs = Object.entries(s.errors).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
+  // Each failure kind with one example: "tls 3 (https://x/: self-signed certificate)".
+  const errs =
+    Object.entries(s.errors)
+      .map(([k, n]) => `${k} ${n}${s.examples?.[k as keyof typeof s.examples] ? ` (${s.examples[k as keyof typeof s.examples]})` : ''}`)
+      .join(', ') || 'none';
   const statuses = Object.entries(s.statuses).sort().map(([k, n]) => `${k}×${n}`).join(' ') || '-';
+  const robots = s.robotsFetches ? `  robots.txt: ${plural(s.robotsFetches, 'fetch', 'fetches')}, ${plural(s.disallowed ?? 0, 'URL')} disallowed\n` : '';
+  const rss = s.peakRssBytes ? `; peak RSS ${(s.peakRssBytes / 1048576).toFixed(1)} MiB` : '';
   return (
-    `crawled ${s.pages} pages (${s.ok} ok, ${s.pages - s.ok} failed) in ${(s.ms / 1000).toFixed(2)} s: ` +
-    `${s.pagesPerSec.toFixed(1)} pages/s, ${s.bytes} bytes\n` +
-    `  statuses: ${statuses}\n  errors: ${errs}\n` +
-    `  connections: ${s.newConnections} new, ${s.reusedConnections} reused; retries ${s.retries}; style ${s.style}, backend ${s.backend}\n`
+    `crawled ${plural(s.pages, 'page')} (${s.ok} ok, ${s.pages - s.ok} failed) in ${(s.ms / 1000).toFixed(2)} s: ` +
+    `${s.pagesPerSec.toFixed(1)} pages/s, ${plural(s.bytes, 'byte')}\n` +
+    `  statuses: ${statuses}\n  errors: ${errs}\n${robots}` +
+    `  connections: ${s.newConnections} new, ${s.reusedConnections} reused; ${plural(s.retries, 'retry', 'retries')}; style ${s.style}, backend ${s.backend}${rss}\n`
   );
 }
 
@@ -142,15 +198,14 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(JSON.stringify(line) + '\n');
     }
   };
+  if (opts.insecure) process.stderr.write('iomux crawl: --insecure: TLS certificates and host names are NOT verified\n');
   const crawl = new Crawl(opts);
   const progress = new Progress(crawl);
   // Ctrl-C: report what was done so far, then exit as an interrupted program does.
-  const t0 = performance.now();
   const onSigint = () => {
     progress.stop();
-    const ms = performance.now() - t0;
-    const backend = crawl.summary.backend;
-    process.stderr.write(`interrupted\n${formatSummary({ ...crawl.summary, ms, pagesPerSec: (crawl.summary.pages * 1000) / ms, backend })}`);
+    // liveSummary: the reused count lives in the pools until the crawl ends.
+    process.stderr.write(`interrupted\n${formatSummary(crawl.liveSummary())}`);
     process.exit(130);
   };
   process.once('SIGINT', onSigint);
