@@ -485,22 +485,24 @@ export class Crawl {
     then();
   }
 
-  // Links of an HTML page or a stylesheet into the frontier. Requisites are fetched even at
-  // --max-depth (as wget's --page-requisites); pages reached as requisites lead only to requisites.
+  // Links of an HTML page or a stylesheet into the frontier. Requisites of a page are fetched
+  // even at --max-depth (as wget's --page-requisites), but not requisites of requisites beyond it.
   #follow(a: Attempt, ct: string | undefined, body: Buffer): void {
     const depth = a.task.depth;
-    const pagesToo = !a.task.asset && depth < this.opts.maxDepth;
-    if (!pagesToo && !this.opts.assets) return;
+    const pagesToo = depth < this.opts.maxDepth;
+    const css = isCss(ct);
+    const assetsToo = this.opts.assets && (!a.task.asset || pagesToo || css);
+    if (!pagesToo && !assetsToo) return;
     let links: FoundLink[];
     if (isHtml(ct)) {
       const enc = htmlEncoding(ct, body);
       links = extractPageLinks(decodeText(body, enc), a.current, enc);
-    } else if (isCss(ct)) {
+    } else if (css) {
       const enc = cssEncoding(ct, body);
       links = extractCssLinks(decodeText(body, enc), a.current, enc);
     } else return;
     for (const link of links) {
-      if (link.asset ? !this.opts.assets : !pagesToo) continue;
+      if (link.asset ? !assetsToo : !pagesToo) continue;
       // Most links of a site point at pages already seen: check before parsing the URL again.
       if (!this.#seen.has(link.url)) this.#enqueue(new URL(link.url), depth + 1, link.asset, link.url);
     }
