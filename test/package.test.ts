@@ -26,3 +26,25 @@ describe('package entry', () => {
     expect(out.trim()).toBe('function function true');
   });
 });
+
+// The published package is the library only: the demos, the crawler, the
+// examples and the tests live in demos/ (a workspace package of their own).
+describe('packed tarball', () => {
+  const pack = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8' }))[0];
+  const files: string[] = pack.files.map((f: { path: string }) => f.path);
+
+  it('holds the addon sources, the compiled library and its declarations', () => {
+    for (const f of ['package.json', 'binding.gyp', 'dist/index.js', 'dist/index.d.ts', 'src/native/module.cc']) expect(files).toContain(f);
+  });
+
+  it('holds no demo, crawler, example, test or script file', () => {
+    const offending = files.filter((f) => /(^|\/)(demos?|crawler|examples|test|scripts|bench-results)\//.test(f) || /(^|\/)cli\.(js|d\.ts)$/.test(f));
+    expect(offending).toEqual([]);
+  });
+
+  it('depends on what loading the addon needs and nothing else', () => {
+    const pkg = JSON.parse(require('node:fs').readFileSync(path.join(root, 'package.json'), 'utf8'));
+    expect(Object.keys(pkg.dependencies).sort()).toEqual(['node-addon-api', 'node-gyp-build']);
+    expect(pkg.bin).toBeUndefined();
+  });
+});

@@ -250,8 +250,8 @@ function check(target, mods, input) {
 function loadMods() {
   const require = createRequire(import.meta.url);
   return {
-    request: require(path.join(ROOT, 'dist/demos/http-parser.js')),
-    response: require(path.join(ROOT, 'dist/crawler/http.js')),
+    request: require(path.join(ROOT, 'demos/dist/servers/http-parser.js')),
+    response: require(path.join(ROOT, 'demos/dist/crawler/http.js')),
   };
 }
 

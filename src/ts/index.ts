@@ -11,7 +11,7 @@ export {
 } from './socket';
 export type { Address } from './socket';
 export { EVENT_READ, EVENT_WRITE, BaseSelector } from './selectors/base';
-export type { SelectorKey, Backend } from './selectors/base';
+export type { SelectorKey, Backend, Ready } from './selectors/base';
 export { SelectSelector } from './selectors/select';
 export { PollSelector } from './selectors/poll';
 export { EpollSelector } from './selectors/epoll';
