@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Crawl, DEFAULTS, type CrawlOptions, type PageRecord, type Style } from '../src/ts/crawler/crawl';
+import { Crawl, DEFAULTS, type CrawlOptions, type PageRecord, type Style } from '../src/crawler/crawl';
 import { makeCerts, makeSite, startNginx, type Certs, type NginxServer } from './fixtures/nginx';
 
 const BIN = path.resolve(__dirname, '../bin/iomux.js');
