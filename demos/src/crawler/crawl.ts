@@ -170,6 +170,8 @@ export class Crawl {
   readonly #robots = new Map<string, RobotsRules | Array<() => void>>();
   /** Per host: the earliest time the next request may start. */
   readonly #nextSlot = new Map<string, number>();
+  /** Per host: the politeness delay last computed; > 0 (or not yet known) means one request at a time. */
+  readonly #hostDelay = new Map<string, number>();
   #fetch: Fetcher | undefined;
   readonly settings: FetchSettings;
   #accepted = 0;
@@ -335,10 +337,19 @@ export class Crawl {
     }
     const host = hostKey(u);
     const delay = this.#delayFor(u);
+    this.#hostDelay.set(host, delay);
     const now = performance.now();
     const slot = Math.max(now, this.#nextSlot.get(host) ?? 0);
     if (delay > 0 || this.#nextSlot.has(host)) this.#nextSlot.set(host, slot + delay);
     return { kind: 'fetch', delayMs: slot - now };
+  }
+
+  // The next request to u's host starts no sooner than its delay from now (a response just ended).
+  #spaceAfter(u: URL): void {
+    const host = hostKey(u);
+    const delay = this.#delayFor(u);
+    this.#hostDelay.set(host, delay);
+    if (delay > 0) this.#nextSlot.set(host, Math.max(this.#nextSlot.get(host) ?? 0, performance.now() + delay));
   }
 
   #delayFor(u: URL): number {
@@ -357,6 +368,7 @@ export class Crawl {
     this.#robots.set(origin, waiters);
     this.#fetchRobots(new URL('/robots.txt', u), 0, (rules) => {
       this.#robots.set(origin, rules);
+      this.#spaceAfter(u); // robots.txt was a request to the host too
       for (const w of waiters) w();
     });
   }
@@ -463,6 +475,7 @@ export class Crawl {
     const key = a.task.key;
     this.#active.set(key, (this.#active.get(key) ?? 1) - 1);
     this.activeCount--;
+    if (step.kind === 'done' && step.res) this.#spaceAfter(a.current);
     if (step.kind === 'skip') return then();
     const rec = step.rec;
     const res = step.res;
@@ -551,7 +564,10 @@ export class Crawl {
     if (this.activeCount >= this.opts.concurrency || this.#queued === 0) return undefined;
     for (const [key, q] of this.#queues) {
       const active = this.#active.get(key) ?? 0;
-      if (q.length === 0 || active >= this.opts.perHost) continue;
+      // A polite host (delay > 0), or one whose delay is not known yet (robots.txt pending), gets one request at a time.
+      const delay = this.#hostDelay.get(key);
+      const limit = delay === undefined ? (this.opts.ignoreRobots && this.opts.delayMs === undefined ? this.opts.perHost : 1) : delay > 0 ? 1 : this.opts.perHost;
+      if (q.length === 0 || active >= limit) continue;
       const t = q.shift()!;
       // Move this host to the back so hosts take turns.
       this.#queues.delete(key);
