@@ -78,7 +78,21 @@ export function cssEncoding(contentType: string | undefined, body: Buffer): stri
   return enc === 'utf-16le' || enc === 'utf-16be' || !enc ? 'utf-8' : enc;
 }
 
+// WHATWG index-windows-1252 for 0x80..0x9F (the rest is Latin-1). Node 20's
+// TextDecoder('windows-1252') takes a Latin-1 fast path that drops these bytes.
+const CP1252_HIGH = [
+  0x20ac, 0x81, 0x201a, 0x192, 0x201e, 0x2026, 0x2020, 0x2021, 0x2c6, 0x2030, 0x160, 0x2039, 0x152, 0x8d, 0x17d, 0x8f,
+  0x90, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014, 0x2dc, 0x2122, 0x161, 0x203a, 0x153, 0x9d, 0x17e, 0x178,
+];
+
+function decodeWindows1252(body: Buffer): string {
+  const text = body.toString('latin1');
+  // eslint-disable-next-line no-control-regex
+  return /[\x80-\x9f]/.test(text) ? text.replace(/[\x80-\x9f]/g, (c) => String.fromCharCode(CP1252_HIGH[c.charCodeAt(0) - 0x80])) : text;
+}
+
 export function decodeText(body: Buffer, encoding: string): string {
+  if (encoding === 'windows-1252') return decodeWindows1252(body);
   // TextDecoder drops a BOM of its own encoding, as the HTML decoder does.
   return new TextDecoder(encoding).decode(body);
 }
@@ -101,7 +115,7 @@ function encoderTable(encoding: string): Map<number, number[]> {
   const add = (bytes: number[]) => {
     let s: string;
     try {
-      s = dec.decode(Uint8Array.from(bytes));
+      s = encoding === 'windows-1252' ? decodeWindows1252(Buffer.from(bytes)) : dec.decode(Uint8Array.from(bytes));
     } catch {
       return;
     }
