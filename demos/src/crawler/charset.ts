@@ -93,6 +93,8 @@ function decodeWindows1252(body: Buffer): string {
 
 export function decodeText(body: Buffer, encoding: string): string {
   if (encoding === 'windows-1252') return decodeWindows1252(body);
+  // V8's own UTF-8 decoding is several times faster than TextDecoder's (same result, BOM dropped as TextDecoder does).
+  if (encoding === 'utf-8') return body.toString('utf8', body.length >= 3 && body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf ? 3 : 0);
   // TextDecoder drops a BOM of its own encoding, as the HTML decoder does.
   return new TextDecoder(encoding).decode(body);
 }
