@@ -95,15 +95,18 @@ describe('iomux crawl (CLI) options and output', () => {
     expect(fs.readdirSync(path.join(cwd, 'crawled_page')).length).toBe(12);
   });
 
-  it('reports an https URL as not supported and goes on; --no-save writes nothing', async () => {
+  it('reports an unsupported scheme and a TLS failure per URL and goes on; --no-save writes nothing', async () => {
     const cwd = tmpDir();
-    const r = await run([`https://127.0.0.1:${site.port}/`, `${site.base}/cl`, '--json', '--no-save'], cwd);
+    const r = await run([`ftp://127.0.0.1:${site.port}/`, `https://127.0.0.1:${site.port}/`, `${site.base}/cl`, '--json', '--no-save'], cwd);
     expect(r.code).toBe(0);
     const ls = lines(r.stdout);
-    expect(ls).toHaveLength(2);
-    expect(ls.find((l) => l.url.startsWith('https:'))).toMatchObject({ status: null, kind: 'unsupported', error: expect.stringMatching(/not supported/) });
+    expect(ls).toHaveLength(3);
+    expect(ls.find((l) => l.url.startsWith('ftp:'))).toMatchObject({ status: null, kind: 'unsupported', error: expect.stringMatching(/not supported/) });
+    // TLS to a plain http server: the handshake fails, a per-URL error of kind tls.
+    expect(ls.find((l) => l.url.startsWith('https:'))).toMatchObject({ status: null, kind: 'tls' });
     expect(ls.find((l) => l.url.endsWith('/cl'))).toMatchObject({ status: 200, bytes: 11, error: null });
-    expect(r.stderr).toMatch(/errors: unsupported 1/);
+    expect(r.stderr).toMatch(/errors: .*unsupported 1 \(ftp:\/\/127\.0\.0\.1:\d+\/: ftp is not supported[^)]*\)/);
+    expect(r.stderr).toMatch(/errors: .*tls 1 \(https:\/\/127\.0\.0\.1:\d+\/: /);
     expect(fs.readdirSync(cwd)).toEqual([]);
   });
 
@@ -138,7 +141,9 @@ describe('iomux crawl (CLI) options and output', () => {
       child.kill('SIGINT');
       expect(await exited).toBe(130);
       expect(performance.now() - t0).toBeLessThan(3000);
-      expect(stderr).toMatch(/interrupted\ncrawled 1 pages \(1 ok, 0 failed\)/);
+      expect(stderr).toMatch(/interrupted\ncrawled 1 page \(1 ok, 0 failed\)/);
+      // robots.txt opened the one connection; /cl then /slow went out on it (the first Ctrl-C summaries said 0 reused).
+      expect(stderr).toMatch(/connections: 1 new, 2 reused/);
     } finally {
       clearTimeout(killer);
       child.kill('SIGKILL');

@@ -5,38 +5,44 @@
 // and with http.get on a keep-alive Agent; all at concurrency 50. Each crawler
 // runs in its own process (so CPU time is its own) against a server in another
 // process: nginx when it is installed, else a Node http server (the report
-// says which). Writes crawl.{md,json,svg} to a temporary directory, to --out DIR,
-// or with --write to the committed bench-results/ (scripts/lib/bench.mjs).
+// says which). With nginx the same site is also served over TLS (a CA and
+// certificate made by openssl here) and crawled as https:// by the same four
+// (fetch() and https.get trust the CA through NODE_EXTRA_CA_CERTS). Peak RSS
+// of each crawler process is reported too. Writes crawl.{md,json,svg} to a
+// temp dir, or to bench-results/ with --write.
 //
-//   node scripts/bench/crawl.mjs [--pages 5000] [--runs 3] [--concurrency 50] [--quick] [--out DIR | --write] [--report-only]
-//
-// --quick  500 pages, one run (rough figures).
+//   node scripts/bench/crawl.mjs [--pages 5000] [--runs 3] [--concurrency 50] [--no-https] [--write | --out DIR]
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { benchCli, describeMachine, machineMarkdown, median, numberFlag, readResults, ROOT, writeReport } from '../lib/bench.mjs';
+import { parseArgs } from 'node:util';
 import { escapeXml, PALETTE } from '../lib/svg-chart.mjs';
 
-const cli = benchCli('crawl', {
-  pages: { type: 'string' },
-  runs: { type: 'string' },
-  concurrency: { type: 'string' },
-  role: { type: 'string' },
-  url: { type: 'string' },
-  dir: { type: 'string' },
-}, 'node scripts/bench/crawl.mjs [--pages N] [--runs R] [--concurrency C]');
-const argv = cli.values;
-const PAGES = numberFlag(cli, 'pages', cli.quick ? 500 : 5000, 2);
-const RUNS = numberFlag(cli, 'runs', cli.quick ? 1 : 3, 1);
-const CONC = numberFlag(cli, 'concurrency', 50, 1);
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const { values: argv } = parseArgs({
+  options: {
+    pages: { type: 'string', default: '5000' },
+    runs: { type: 'string', default: '3' },
+    concurrency: { type: 'string', default: '50' },
+    role: { type: 'string' },
+    url: { type: 'string' },
+    dir: { type: 'string' },
+    ca: { type: 'string' },
+    write: { type: 'boolean' },
+    out: { type: 'string' },
+    'no-https': { type: 'boolean' },
+  },
+});
+const PAGES = Number(argv.pages);
+const RUNS = Number(argv.runs);
+const CONC = Number(argv.concurrency);
 
 // ---- child roles -----------------------------------------------------------
 
 if (argv.role === 'server') await serve(argv.dir);
 else if (argv.role) await crawlRole(argv.role, argv.url);
-else if (cli.reportOnly) report(readResults(cli, 'crawl'));
 else await main();
 
 // A plain static server for when nginx is not installed: files read once, keep-alive on.
@@ -66,7 +72,8 @@ async function crawlRole(role, start) {
   let pages;
   if (role === 'iomux-callbacks' || role === 'iomux-async') {
     const { Crawl, DEFAULTS } = await import(path.join(dist, 'crawler/crawl.js'));
-    const c = new Crawl({ ...DEFAULTS, urls: [start], style: role.slice(6), backend: 'epoll', outDir: null, concurrency: CONC, perHost: CONC });
+    const caFiles = argv.ca ? [argv.ca] : [];
+    const c = new Crawl({ ...DEFAULTS, urls: [start], style: role.slice(6), backend: 'epoll', outDir: null, concurrency: CONC, perHost: CONC, caFiles, ignoreRobots: true });
     const s = await c.run();
     if (s.ok !== s.pages) throw new Error(`iomux: ${s.pages - s.ok} failed pages: ${JSON.stringify(s.errors)}`);
     pages = s.pages;
@@ -77,7 +84,8 @@ async function crawlRole(role, start) {
   }
   const ms = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
-  process.stdout.write(JSON.stringify({ pages, ms, cpuMs: (cpu.user + cpu.system) / 1000 }) + '\n');
+  const rssMb = (process.resourceUsage().maxRSS * 1024) / 1048576;
+  process.stdout.write(JSON.stringify({ pages, ms, cpuMs: (cpu.user + cpu.system) / 1000, rssMb }) + '\n');
   process.exit(0);
 }
 
@@ -122,11 +130,14 @@ async function fetchGetter() {
 
 async function httpGetter() {
   const http = await import('node:http');
+  const https = await import('node:https');
   const agent = new http.Agent({ keepAlive: true, maxSockets: CONC });
+  const tlsAgent = new https.Agent({ keepAlive: true, maxSockets: CONC });
   return (url) =>
     new Promise((resolve, reject) => {
-      http
-        .get(url, { agent, headers: { 'accept-encoding': 'gzip, identity' } }, (res) => {
+      const tls = url.startsWith('https:');
+      (tls ? https : http)
+        .get(url, { agent: tls ? tlsAgent : agent, headers: { 'accept-encoding': 'gzip, identity' } }, (res) => {
           const parts = [];
           res.on('data', (d) => parts.push(d));
           res.on('end', () => (res.statusCode === 200 ? resolve(Buffer.concat(parts)) : reject(new Error(`${url}: ${res.statusCode}`))));
@@ -154,10 +165,25 @@ function generateSite(dir) {
   fs.copyFileSync(path.join(dir, 'p0.html'), path.join(dir, 'index.html'));
 }
 
-async function startServer(dir) {
+// A CA and a certificate for 127.0.0.1, made by the openssl command.
+function makeCert(work) {
+  const run = (args) => {
+    const r = spawnSync('openssl', args, { cwd: work, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`openssl ${args[0]}: ${r.stderr}`);
+  };
+  run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=bench CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign']);
+  run(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'site.key', '-out', 'site.csr', '-subj', '/CN=127.0.0.1']);
+  fs.writeFileSync(path.join(work, 'site.ext'), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
+  run(['x509', '-req', '-in', 'site.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'site.pem', '-days', '2', '-extfile', 'site.ext']);
+  return { ca: path.join(work, 'ca.pem'), cert: path.join(work, 'site.pem'), key: path.join(work, 'site.key') };
+}
+
+async function startServer(dir, tls) {
   const nginx = spawnSync('sh', ['-c', 'command -v nginx'], { encoding: 'utf8' }).stdout.trim();
   if (nginx) {
     const port = await freePort();
+    const tlsPort = tls ? await freePort() : 0;
+    const tlsBlock = tls ? `server { listen 127.0.0.1:${tlsPort} ssl; root ${dir}; default_type text/html; ssl_certificate ${tls.cert}; ssl_certificate_key ${tls.key}; }` : '';
     const conf = path.join(dir, '..', 'nginx.conf');
     fs.writeFileSync(
       conf,
@@ -165,21 +191,22 @@ async function startServer(dir) {
        events { worker_connections 1024; }
        http { access_log off; keepalive_requests 100000; keepalive_timeout 60;
          client_body_temp_path ${dir}/../tmp; proxy_temp_path ${dir}/../tmp; fastcgi_temp_path ${dir}/../tmp; uwsgi_temp_path ${dir}/../tmp; scgi_temp_path ${dir}/../tmp;
-         server { listen 127.0.0.1:${port}; root ${dir}; default_type text/html; } }\n`,
+         server { listen 127.0.0.1:${port}; root ${dir}; default_type text/html; } ${tlsBlock} }\n`,
     );
     // nginx workers drop root privileges: mkdtemp's 0700 would hide the site from them.
     fs.chmodSync(path.dirname(dir), 0o755);
     const child = spawn(nginx, ['-c', conf, '-p', path.dirname(conf)], { stdio: ['ignore', 'ignore', 'inherit'] });
     await waitForPort(port);
+    if (tlsPort) await waitForPort(tlsPort);
     if (child.exitCode !== null) throw new Error('nginx exited at start');
-    return { name: `nginx (${spawnSync(nginx, ['-v'], { encoding: 'utf8' }).stderr.trim()}, 1 worker)`, port, child };
+    return { name: `nginx (${spawnSync(nginx, ['-v'], { encoding: 'utf8' }).stderr.trim()}, 1 worker)`, port, tlsPort, child };
   }
   const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--role', 'server', '--dir', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise((resolve, reject) => {
     child.stdout.once('data', (d) => resolve(Number(/port (\d+)/.exec(String(d))[1])));
     child.once('exit', (c) => reject(new Error(`server exited ${c}`)));
   });
-  return { name: `Node ${process.version} http server (nginx is not installed), 1 process`, port, child };
+  return { name: `Node ${process.version} http server (nginx is not installed), 1 process`, port, tlsPort: 0, child };
 }
 
 // A port nobody listens on right now (the kernel's choice), for nginx's config.
@@ -205,15 +232,22 @@ async function waitForPort(port) {
   throw new Error(`server on port ${port} did not come up`);
 }
 
-function runCrawler(role, url) {
+function runCrawler(role, url, ca) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--role', role, '--url', url, '--concurrency', String(CONC)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const args = [fileURLToPath(import.meta.url), '--role', role, '--url', url, '--concurrency', String(CONC)];
+    if (ca) args.push('--ca', ca);
+    // fetch() and https.get trust the bench CA the documented way; iomux gets --ca.
+    const env = ca ? { ...process.env, NODE_EXTRA_CA_CERTS: ca } : process.env;
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop())) : reject(new Error(`${role} exited ${code}`))));
   });
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
 }
 
 function barChart({ title, unit, rows }) {
@@ -248,76 +282,88 @@ async function main() {
   generateSite(dir);
   const avgKb = fs.readdirSync(dir).reduce((n, f) => n + fs.statSync(path.join(dir, f)).size, 0) / (PAGES + 1) / 1024;
   let server;
+  let tls;
   try {
-    server = await startServer(dir);
+    tls = argv['no-https'] ? undefined : makeCert(work);
+    server = await startServer(dir, tls);
   } catch (err) {
     fs.rmSync(work, { recursive: true, force: true });
     throw err;
   }
-  const url = `http://127.0.0.1:${server.port}/p0.html`;
+  const targets = [['http', `http://127.0.0.1:${server.port}/p0.html`, undefined]];
+  if (server.tlsPort) targets.push(['https', `https://127.0.0.1:${server.tlsPort}/p0.html`, tls.ca]);
   const roles = [
     ['iomux-callbacks', 'iomux callbacks (epoll)'],
     ['iomux-async', 'iomux async/await (epoll)'],
-    ['http-get', 'http.get + keep-alive Agent'],
+    ['http-get', 'http(s).get + keep-alive Agent'],
     ['fetch', 'fetch() (undici)'],
   ];
   const results = {};
   try {
-    await runCrawler('iomux-async', url); // warm-up: page cache, server JIT
+    await runCrawler('iomux-async', targets[0][1]); // warm-up: page cache, server JIT
     for (let r = 0; r < RUNS; r++) {
       // Interleaved, so a noisy neighbour on the shared machine hurts everyone alike.
-      for (const [role] of roles) {
-        const res = await runCrawler(role, url);
-        if (res.pages !== PAGES) throw new Error(`${role} crawled ${res.pages} pages, expected ${PAGES}`);
-        (results[role] ??= []).push(res);
-        process.stderr.write(`run ${r + 1}/${RUNS} ${role}: ${((res.pages * 1000) / res.ms).toFixed(0)} pages/s, ${((res.cpuMs * 1000) / res.pages).toFixed(0)} µs CPU/page\n`);
+      for (const [proto, url, ca] of targets) {
+        for (const [role] of roles) {
+          const res = await runCrawler(role, url, ca);
+          if (res.pages !== PAGES) throw new Error(`${role} ${proto} crawled ${res.pages} pages, expected ${PAGES}`);
+          (results[`${proto} ${role}`] ??= []).push(res);
+          process.stderr.write(`run ${r + 1}/${RUNS} ${proto} ${role}: ${((res.pages * 1000) / res.ms).toFixed(0)} pages/s, ${((res.cpuMs * 1000) / res.pages).toFixed(0)} µs CPU/page, ${res.rssMb.toFixed(0)} MiB peak RSS\n`);
+        }
       }
     }
   } finally {
     server.child.kill('SIGTERM');
     fs.rmSync(work, { recursive: true, force: true });
   }
-  const rows = roles.map(([role, name]) => {
-    const runs = results[role];
-    return {
-      role,
-      name,
-      pagesPerSec: median(runs.map((x) => (x.pages * 1000) / x.ms)),
-      cpuUsPerPage: median(runs.map((x) => (x.cpuMs * 1000) / x.pages)),
-    };
-  });
-  const m = describeMachine({ mode: `${RUNS} interleaved run${RUNS === 1 ? '' : 's'} per crawler, median` });
-  report({ pages: PAGES, runs: RUNS, concurrency: CONC, avgKb, server: server.name, machine: m, rows, raw: results });
-}
-
-/** The reports, from the figures alone (so --report-only can re-render a saved crawl.json). */
-function report(saved) {
-  const { pages: PAGES, runs: RUNS, concurrency: CONC, server, rows, machine: m } = saved;
-  const get = (role) => rows.find((r) => r.role === role);
-  const best = Math.min(get('iomux-callbacks').pagesPerSec, get('iomux-async').pagesPerSec);
-  const vsFetch = best / get('fetch').pagesPerSec;
-  const vsHttp = best / get('http-get').pagesPerSec;
+  const rows = targets.flatMap(([proto]) =>
+    roles.map(([role, name]) => {
+      const runs = results[`${proto} ${role}`];
+      return {
+        proto,
+        role,
+        name,
+        pagesPerSec: median(runs.map((x) => (x.pages * 1000) / x.ms)),
+        cpuUsPerPage: median(runs.map((x) => (x.cpuMs * 1000) / x.pages)),
+        peakRssMb: Math.max(...runs.map((x) => x.rssMb)),
+      };
+    }),
+  );
+  const get = (proto, role) => rows.find((r) => r.proto === proto && r.role === role);
+  const ratios = (proto) => {
+    const best = Math.min(get(proto, 'iomux-callbacks').pagesPerSec, get(proto, 'iomux-async').pagesPerSec);
+    return { vsFetch: best / get(proto, 'fetch').pagesPerSec, vsHttp: best / get(proto, 'http-get').pagesPerSec };
+  };
+  const http = ratios('http');
+  const https = server.tlsPort ? ratios('https') : undefined;
+  const cpus = os.cpus();
   const md = `# Crawl benchmark
 
-${PAGES} generated pages (${saved.avgKb === undefined ? '?' : saved.avgKb.toFixed(1)} KiB each on average, 6 links per page), crawled completely by each crawler at concurrency ${CONC},
-median of ${RUNS} interleaved runs, each crawler in its own process (CPU time = user + system of that process, all threads).
+${PAGES} generated pages (${avgKb.toFixed(1)} KiB each on average, 6 links per page), crawled completely by each crawler at concurrency ${CONC},
+over http:// and ${server.tlsPort ? 'https:// (TLS 1.3, RSA 2048 certificate from a CA made by openssl, keep-alive)' : 'not https:// (nginx is not installed)'},
+median of ${RUNS} interleaved runs, each crawler in its own process (CPU time = user + system of that process, all threads; peak RSS = the process's maximum resident set).
 
-- Server: ${server}, on the same machine.
-${m ? machineMarkdown(m) : '- Machine: not recorded (an older run).'}
-- The cores are shared with the server (and, here, with other work), so absolute numbers are noisy; the ratios are what the targets are about.
+- Server: ${server.name}, on the same machine.
+- Machine: ${cpus.length} × ${cpus[0]?.model ?? 'unknown CPU'}, ${os.platform()} ${os.release()}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}. The cores are shared with the server (and, here, with other work), so absolute numbers are noisy; the ratios are what the targets are about.
 
-| crawler | pages/s | CPU µs/page |
-|---|---:|---:|
-${rows.map((r) => `| ${r.name} | ${r.pagesPerSec.toFixed(0)} | ${r.cpuUsPerPage.toFixed(0)} |`).join('\n')}
+| scheme | crawler | pages/s | CPU µs/page | peak RSS MiB |
+|---|---|---:|---:|---:|
+${rows.map((r) => `| ${r.proto} | ${r.name} | ${r.pagesPerSec.toFixed(0)} | ${r.cpuUsPerPage.toFixed(0)} | ${r.peakRssMb.toFixed(0)} |`).join('\n')}
 
-Slower iomux style vs fetch(): **${vsFetch.toFixed(2)} ×** (target ≥ 3 ×: ${vsFetch >= 3 ? 'met' : 'missed'}).
-Slower iomux style vs http.get keep-alive: **${vsHttp.toFixed(2)} ×** (target ≥ 1.5 ×: ${vsHttp >= 1.5 ? 'met' : 'missed'}).
-`;
-  const svg = barChart({
-    title: `Crawling ${PAGES} pages at concurrency ${CONC} (${server.startsWith('nginx') ? 'nginx' : 'Node http server'})`,
-    unit: 'pages per second (median), higher is better',
-    rows: rows.map((r) => ({ name: r.name, value: r.pagesPerSec, label: `${r.pagesPerSec.toFixed(0)} pages/s · ${r.cpuUsPerPage.toFixed(0)} µs CPU/page` })),
-  });
+http: slower iomux style vs fetch(): **${http.vsFetch.toFixed(2)} ×** (target ≥ 3 ×: ${http.vsFetch >= 3 ? 'met' : 'missed'}); vs http.get keep-alive: **${http.vsHttp.toFixed(2)} ×** (target ≥ 1.5 ×: ${http.vsHttp >= 1.5 ? 'met' : 'missed'}).
+${https ? `https: slower iomux style vs fetch(): **${https.vsFetch.toFixed(2)} ×**; vs https.get keep-alive: **${https.vsHttp.toFixed(2)} ×**.\n` : ''}`;
+  const outDir = argv.write ? path.join(ROOT, 'bench-results') : (argv.out ?? fs.mkdtempSync(path.join(os.tmpdir(), 'iomux-bench-crawl-out-')));
+  fs.mkdirSync(outDir, { recursive: true });
+  fs.writeFileSync(path.join(outDir, 'crawl.md'), md);
+  fs.writeFileSync(path.join(outDir, 'crawl.json'), JSON.stringify({ pages: PAGES, runs: RUNS, concurrency: CONC, server: server.name, date: new Date().toISOString(), rows, raw: results }, null, 2) + '\n');
+  fs.writeFileSync(
+    path.join(outDir, 'crawl.svg'),
+    barChart({
+      title: `Crawling ${PAGES} pages at concurrency ${CONC} (${server.name.startsWith('nginx') ? 'nginx' : 'Node http server'})`,
+      unit: 'pages per second (median), higher is better',
+      rows: rows.map((r) => ({ name: `${r.proto} ${r.name}`, value: r.pagesPerSec, label: `${r.pagesPerSec.toFixed(0)} pages/s · ${r.cpuUsPerPage.toFixed(0)} µs CPU/page` })),
+    }),
+  );
   process.stdout.write(md);
-  writeReport(cli, 'crawl', { md, json: saved, svg });
+  process.stderr.write(`written to ${outDir}\n`);
 }

@@ -1,14 +1,15 @@
 // `iomux crawl URL... [options]`: options, progress on stderr, --json lines,
 // and the final summary. Flags, help and exit codes are ../toolkit/cli.ts.
+import fs from 'node:fs';
 import { summaryText, UsageError, type CommandSpec, type FlagValues } from '../toolkit/cli';
-import { Crawl, DEFAULTS, type BackendName, type CrawlOptions, type CrawlSummary, type PageRecord, type Style } from './crawl';
+import { Crawl, DEFAULT_DELAY_MS, DEFAULTS, type BackendName, type CrawlOptions, type CrawlSummary, type PageRecord, type Style } from './crawl';
 
 const STYLES: readonly Style[] = ['callbacks', 'async'];
 
 export const command: CommandSpec = {
   name: 'crawl',
   usage: 'URL... [options]',
-  about: 'Crawls http:// sites with raw non-blocking sockets on a selector.',
+  about: 'Crawls http:// and https:// sites with raw non-blocking sockets on a selector.',
   positionals: true,
   flags: {
     concurrency: { type: 'int', min: 1, help: `fetches in flight at once (default ${DEFAULTS.concurrency})` },
@@ -26,6 +27,18 @@ export const command: CommandSpec = {
     'max-pages': { type: 'int', min: 1, help: 'stop after N pages' },
     'max-depth': { type: 'int', help: 'follow links at most N hops from a start URL' },
     'max-body': { type: 'size', min: 1, help: `body size limit (default ${DEFAULTS.maxBodyBytes} bytes)` },
+    // ---- the real web: TLS, robots.txt, politeness, assets, layout ----
+    ca: { type: 'string', arg: 'FILE', help: 'also trust the CA certificates in FILE (PEM)' },
+    insecure: { type: 'bool', help: 'do not verify TLS certificates or host names (said once on stderr)' },
+    'user-agent': { type: 'string', arg: 'UA', help: `sent, and matched against robots.txt groups (default ${DEFAULTS.userAgent})` },
+    'ignore-robots': { type: 'bool', help: 'do not fetch or obey robots.txt' },
+    delay: {
+      type: 'duration',
+      min: 0,
+      help: `between requests to one host (default 0 for loopback/private addresses, else ${DEFAULT_DELAY_MS} ms);\nrobots.txt Crawl-delay is honoured up to ${DEFAULTS.maxCrawlDelayMs / 1000} s`,
+    },
+    'no-assets': { type: 'bool', help: 'pages only: no images, scripts, stylesheets, media' },
+    layout: { type: ['flat', 'mirror'], help: 'flat (one file per URL) | mirror (host/path tree) (default flat)' },
   },
   check({ positionals }) {
     if (positionals.length === 0) throw new UsageError('give at least one URL');
@@ -51,15 +64,58 @@ function options(v: FlagValues, urls: string[]): CrawlOptions {
     maxPages: (v['max-pages'] as number | undefined) ?? DEFAULTS.maxPages,
     maxDepth: (v['max-depth'] as number | undefined) ?? DEFAULTS.maxDepth,
     maxBodyBytes: (v['max-body'] as number | undefined) ?? DEFAULTS.maxBodyBytes,
+    ...realWebOptions(v),
   };
 }
 
+// ---- the real web (issue 12): TLS, robots.txt, politeness, assets, layout ----
+function realWebOptions(v: FlagValues): Partial<CrawlOptions> {
+  const caFiles = v.ca === undefined ? [] : [v.ca as string];
+  for (const f of caFiles) {
+    let pem: string;
+    try {
+      pem = fs.readFileSync(f, 'utf8');
+    } catch (err) {
+      throw new UsageError(`--ca ${f}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`--ca ${f}: no PEM certificate in it`);
+  }
+  const ua = v['user-agent'] as string | undefined;
+  if (ua !== undefined && (ua.trim() === '' || /[\r\n]/.test(ua))) throw new UsageError('--user-agent must be one non-empty line');
+  return {
+    caFiles,
+    insecure: !!v.insecure,
+    userAgent: ua ?? DEFAULTS.userAgent,
+    ignoreRobots: !!v['ignore-robots'],
+    delayMs: v.delay as number | undefined,
+    assets: !v['no-assets'],
+    layout: (v.layout as 'flat' | 'mirror' | undefined) ?? DEFAULTS.layout,
+  };
+}
+
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
 export function formatSummary(s: CrawlSummary): string {
-  const errs = Object.entries(s.errors).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
+  // Each failure kind with one example: "tls 3 (https://x/: self-signed certificate)".
+  const errs =
+    Object.entries(s.errors)
+      .map(([k, n]) => `${k} ${n}${s.examples?.[k as keyof typeof s.examples] ? ` (${s.examples[k as keyof typeof s.examples]})` : ''}`)
+      .join(', ') || 'none';
   const statuses = Object.entries(s.statuses).sort().map(([k, n]) => `${k}×${n}`).join(' ') || '-';
+  const robots: Array<[string, string]> = s.robotsFetches
+    ? [['robots.txt', `${plural(s.robotsFetches, 'fetch', 'fetches')}, ${plural(s.disallowed ?? 0, 'URL')} disallowed`]]
+    : [];
+  const rss = s.peakRssBytes ? `; peak RSS ${(s.peakRssBytes / 1048576).toFixed(1)} MiB` : '';
   return summaryText(
-    `crawled ${s.pages} pages (${s.ok} ok, ${s.pages - s.ok} failed) in ${(s.ms / 1000).toFixed(2)} s: ${s.pagesPerSec.toFixed(1)} pages/s, ${s.bytes} bytes`,
-    [['statuses', statuses], ['errors', errs], ['connections', `${s.newConnections} new, ${s.reusedConnections} reused; retries ${s.retries}; style ${s.style}, backend ${s.backend}`]],
+    `crawled ${plural(s.pages, 'page')} (${s.ok} ok, ${s.pages - s.ok} failed) in ${(s.ms / 1000).toFixed(2)} s: ${s.pagesPerSec.toFixed(1)} pages/s, ${plural(s.bytes, 'byte')}`,
+    [
+      ['statuses', statuses],
+      ['errors', errs],
+      ...robots,
+      ['connections', `${s.newConnections} new, ${s.reusedConnections} reused; ${plural(s.retries, 'retry', 'retries')}; style ${s.style}, backend ${s.backend}${rss}`],
+    ],
   ) + '\n';
 }
 
@@ -97,15 +153,14 @@ async function crawlMain(opts: CrawlOptions, json: boolean, signal: AbortSignal)
       process.stdout.write(JSON.stringify(line) + '\n');
     }
   };
+  if (opts.insecure) process.stderr.write('iomux crawl: --insecure: TLS certificates and host names are NOT verified\n');
   const crawl = new Crawl(opts);
   const progress = new Progress(crawl);
   // SIGINT/SIGTERM: report what was done so far, then exit as an interrupted program does.
-  const t0 = performance.now();
   const onStop = () => {
     progress.stop();
-    const ms = performance.now() - t0;
-    const backend = crawl.summary.backend;
-    process.stderr.write(`interrupted\n${formatSummary({ ...crawl.summary, ms, pagesPerSec: (crawl.summary.pages * 1000) / ms, backend })}`);
+    // liveSummary: the reused count lives in the pools until the crawl ends.
+    process.stderr.write(`interrupted\n${formatSummary(crawl.liveSummary())}`);
     process.exit(signal.reason === 'SIGTERM' ? 143 : 130);
   };
   signal.addEventListener('abort', onStop, { once: true });

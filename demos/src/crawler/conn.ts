@@ -4,6 +4,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { AF_INET, AF_INET6, type Socket } from 'iomux';
 import { FetchError, type FailureKind, type ParsedResponse, type ParserLimits } from './http';
+import type { TlsConn, TlsContext } from './tls';
 
 export interface FetchSettings {
   keepAlive: boolean;
@@ -11,7 +12,10 @@ export interface FetchSettings {
   limits: ParserLimits;
   connectTimeoutMs: number;
   timeoutMs: number;
-  pool: ConnectionPool;
+  pool: ConnectionPool<Socket>;
+  /** Idle TLS connections, keyed the same way (by origin). */
+  tlsPool: ConnectionPool<TlsConn>;
+  tls: TlsContext;
   resolver: Resolver;
 }
 
@@ -20,27 +24,27 @@ export interface FetchedResponse extends ParsedResponse {
   reused: boolean;
 }
 
-/** Idle keep-alive connections by "host:port". Busy ones are not here; per-host limits are the scheduler's job. */
-export class ConnectionPool {
-  readonly #idle = new Map<string, Socket[]>();
+/** Idle keep-alive connections by origin (originKey). Busy ones are not here; per-host limits are the scheduler's job. */
+export class ConnectionPool<C extends { close(): void }> {
+  readonly #idle = new Map<string, C[]>();
   created = 0;
   reusedCount = 0;
 
-  take(key: string): Socket | undefined {
+  take(key: string): C | undefined {
     const list = this.#idle.get(key);
     const s = list?.pop();
     if (s) this.reusedCount++;
     return s;
   }
 
-  give(key: string, sock: Socket): void {
+  give(key: string, sock: C): void {
     let list = this.#idle.get(key);
     if (!list) this.#idle.set(key, (list = []));
     list.push(sock);
   }
 
   /** Drops an idle connection the server closed. */
-  remove(key: string, sock: Socket): void {
+  remove(key: string, sock: C): void {
     const list = this.#idle.get(key);
     const i = list ? list.indexOf(sock) : -1;
     if (i >= 0) list!.splice(i, 1);
@@ -75,12 +79,18 @@ export class Resolver {
   }
 }
 
+/** Host and port: the unit of per-host limits and politeness. */
 export function hostKey(url: URL): string {
-  return `${url.hostname}:${url.port || '80'}`;
+  return `${url.hostname}:${port(url)}`;
+}
+
+/** Scheme, host and port: connections are pooled (and robots.txt applies) per origin. */
+export function originKey(url: URL): string {
+  return `${url.protocol}//${url.hostname}:${port(url)}`;
 }
 
 export function port(url: URL): number {
-  return Number(url.port || '80');
+  return Number(url.port || (url.protocol === 'https:' ? '443' : '80'));
 }
 
 /** Any thrown value as a FetchError with a kind. */
@@ -109,4 +119,13 @@ export function toFetchError(err: unknown): FetchError {
  */
 export function staleConnection(err: FetchError, reused: boolean, started: boolean): boolean {
   return reused && !started && (err.kind === 'reset' || err.kind === 'malformed');
+}
+
+/** Idle in the pool until taken, or dropped as soon as the server closes it. */
+export function poolTls(settings: FetchSettings, key: string, conn: TlsConn): void {
+  conn.watchIdle(() => {
+    settings.tlsPool.remove(key, conn);
+    conn.close();
+  });
+  settings.tlsPool.give(key, conn);
 }

@@ -1,16 +1,22 @@
 // The crawl itself: the frontier (per-host queues, dedup, scope, depth and
 // page limits), what to do with each answer (retry, follow a redirect, save,
-// extract links), and the two drivers that run fetches concurrently:
-// callbacks on a bare selector, or async functions on EventLoop.
+// extract links), robots.txt and politeness (when a fetch may start), and the
+// two drivers that run fetches concurrently: callbacks on a bare selector, or
+// async functions on EventLoop.
+import fs from 'node:fs';
+import { isIP } from 'node:net';
 import { EventLoop } from 'iomux';
 import type { BaseSelector } from 'iomux';
 import { openSelector, type BackendName } from '../toolkit/backend';
-import { ConnectionPool, hostKey, Resolver, toFetchError, type FetchedResponse, type FetchSettings } from './conn';
+import { cssEncoding, decodeText, htmlEncoding } from './charset';
+import { ConnectionPool, hostKey, originKey, Resolver, toFetchError, type FetchedResponse, type FetchSettings } from './conn';
 import { CallbackDriver, CallbackFetch } from './fetch-callbacks';
 import { fetchAsync } from './fetch-async';
 import { decodeBody, FetchError, header, type FailureKind } from './http';
-import { extractLinks, normalizeUrl } from './links';
-import { PageStore } from './output';
+import { extractCssLinks, extractPageLinks, normalizeUrl, type FoundLink } from './links';
+import { MirrorStore, PageStore, type Store } from './output';
+import { parseRobots, RobotsRules } from './robots';
+import { TlsContext } from './tls';
 
 export type Style = 'callbacks' | 'async';
 export type { BackendName };
@@ -33,6 +39,19 @@ export interface CrawlOptions {
   maxHeaderBytes: number;
   maxBodyBytes: number;
   userAgent: string;
+  // ---- the real web (issue 12) ----
+  /** PEM files whose CAs are trusted besides the system store. */
+  caFiles: string[];
+  /** No certificate or host name verification. */
+  insecure: boolean;
+  ignoreRobots: boolean;
+  /** Between request starts to one host; undefined: 0 for loopback/private addresses, else DEFAULT_DELAY_MS. */
+  delayMs?: number;
+  /** robots.txt Crawl-delay is honoured up to this. */
+  maxCrawlDelayMs: number;
+  /** Fetch page requisites (images, scripts, stylesheets, media, CSS url()s). */
+  assets: boolean;
+  layout: 'flat' | 'mirror';
   /** Called once per page, when its fate is known. */
   onPage?: (rec: PageRecord) => void;
 }
@@ -52,7 +71,17 @@ export const DEFAULTS: Omit<CrawlOptions, 'urls'> = {
   maxHeaderBytes: 64 * 1024,
   maxBodyBytes: 16 * 1024 * 1024,
   userAgent: 'iomux-crawler/0.1 (+https://github.com/iomux)',
+  caFiles: [],
+  insecure: false,
+  ignoreRobots: false,
+  maxCrawlDelayMs: 10_000,
+  assets: true,
+  layout: 'flat',
 };
+
+export const DEFAULT_DELAY_MS = 250;
+/** A Retry-After longer than this is not waited for: the 429/503 is the answer. */
+export const MAX_RETRY_AFTER_MS = 60_000;
 
 export interface PageRecord {
   url: string;
@@ -68,6 +97,8 @@ export interface PageRecord {
   file?: string;
   /** The decoded body, for callers that compare runs (not written to --json). */
   body?: Buffer;
+  /** Reached as a page requisite. */
+  asset?: boolean;
 }
 
 export interface CrawlSummary {
@@ -75,6 +106,13 @@ export interface CrawlSummary {
   ok: number;
   bytes: number;
   errors: Partial<Record<FailureKind, number>>;
+  /** One failure of each kind, "url: reason". */
+  examples: Partial<Record<FailureKind, string>>;
+  /** URLs robots.txt disallowed (not fetched, not pages). */
+  disallowed: number;
+  robotsFetches: number;
+  /** Peak resident set size of the process, bytes. */
+  peakRssBytes: number;
   statuses: Record<string, number>;
   retries: number;
   reusedConnections: number;
@@ -85,21 +123,34 @@ export interface CrawlSummary {
   backend: string;
 }
 
+// Compact: the frontier holds strings, URLs are parsed when a task starts.
 interface Task {
-  url: URL;
+  url: string;
   depth: number;
-  start: number;
+  asset: boolean;
+  /** hostKey, shared with the queue map. */
+  key: string;
 }
 
 // Where one page is in its retries and redirects.
 interface Attempt {
   task: Task;
+  start: number;
+  url: URL;
   current: URL;
   chain: string[];
   tries: number;
 }
 
-type Step = { kind: 'fetch'; delayMs: number } | { kind: 'done'; rec: PageRecord; res?: FetchedResponse };
+type Step =
+  | { kind: 'fetch'; delayMs: number }
+  /** Not yet (robots.txt of the origin is being fetched): call resume, then gate again. */
+  | { kind: 'wait'; until: (resume: () => void) => void }
+  /** robots.txt says no: not fetched, not a page. */
+  | { kind: 'skip' }
+  | { kind: 'done'; rec: PageRecord; res?: FetchedResponse };
+
+type Fetcher = (url: URL, done: (err: FetchError | null, res?: FetchedResponse) => void) => void;
 
 const RETRYABLE: ReadonlySet<FailureKind> = new Set(['refused', 'reset', 'timeout', 'connect-timeout', 'io']);
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
@@ -111,7 +162,14 @@ export class Crawl {
   readonly #active = new Map<string, number>();
   readonly #seen = new Set<string>();
   readonly #scopeHosts = new Set<string>();
-  readonly #store: PageStore | null;
+  readonly #store: Store | null;
+  /** Per origin: the rules, or who waits for them. */
+  readonly #robots = new Map<string, RobotsRules | Array<() => void>>();
+  /** Per host: the earliest time the next request may start. */
+  readonly #nextSlot = new Map<string, number>();
+  /** Per host: the politeness delay last computed; > 0 (or not yet known) means one request at a time. */
+  readonly #hostDelay = new Map<string, number>();
+  #fetch: Fetcher | undefined;
   readonly settings: FetchSettings;
   #accepted = 0;
   #queued = 0;
@@ -121,7 +179,7 @@ export class Crawl {
 
   constructor(opts: CrawlOptions) {
     this.opts = opts;
-    this.#store = opts.outDir === null ? null : new PageStore(opts.outDir);
+    this.#store = opts.outDir === null ? null : opts.layout === 'mirror' ? new MirrorStore(opts.outDir) : new PageStore(opts.outDir);
     this.settings = {
       keepAlive: opts.keepAlive,
       userAgent: opts.userAgent,
@@ -129,10 +187,12 @@ export class Crawl {
       connectTimeoutMs: opts.connectTimeoutMs,
       timeoutMs: opts.timeoutMs,
       pool: new ConnectionPool(),
+      tlsPool: new ConnectionPool(),
+      tls: new TlsContext({ extraCa: opts.caFiles.map((f) => fs.readFileSync(f, 'utf8')), verify: !opts.insecure }),
       resolver: new Resolver(),
     };
     this.summary = {
-      pages: 0, ok: 0, bytes: 0, errors: {}, statuses: {}, retries: 0, reusedConnections: 0, newConnections: 0,
+      pages: 0, ok: 0, bytes: 0, errors: {}, examples: {}, disallowed: 0, robotsFetches: 0, peakRssBytes: 0, statuses: {}, retries: 0, reusedConnections: 0, newConnections: 0,
       ms: 0, pagesPerSec: 0, style: opts.style, backend: '',
     };
     for (const u of opts.urls) {
@@ -143,8 +203,9 @@ export class Crawl {
         this.#record({ url: u, status: null, bytes: 0, ms: 0, error: 'not a valid URL', kind: 'malformed', depth: 0 });
         continue;
       }
-      this.#scopeHosts.add(url.host);
-      this.#enqueue(url, 0);
+      // Scope is the host name: http:// and https:// (any port) of a start host are in.
+      this.#scopeHosts.add(url.hostname);
+      this.#enqueue(url, 0, false);
     }
   }
 
@@ -172,10 +233,16 @@ export class Crawl {
       this.settings.pool.closeAll();
       sel.close();
     }
+    return this.liveSummary();
+  }
+
+  /** The summary so far (also what Ctrl-C prints). */
+  liveSummary(): CrawlSummary {
     const s = this.summary;
     s.ms = performance.now() - this.#t0;
     s.pagesPerSec = s.ms > 0 ? (s.pages * 1000) / s.ms : 0;
-    s.reusedConnections = this.settings.pool.reusedCount;
+    s.reusedConnections = this.settings.pool.reusedCount + this.settings.tlsPool.reusedCount;
+    s.peakRssBytes = process.resourceUsage().maxRSS * 1024;
     return s;
   }
 
@@ -183,10 +250,12 @@ export class Crawl {
 
   #runCallbacks(sel: BaseSelector<(m: number) => void>): Promise<void> {
     const driver = new CallbackDriver(sel);
+    this.#fetch = (url, done) => new CallbackFetch(driver, this.settings, url, done).start();
     const startPage = (a: Attempt): void => {
       const next = (step: Step): void => {
-        // pump on a microtask: pages that finish at once (https, say) must not recurse without bound.
-        if (step.kind === 'done') return this.#finishPage(a, step, () => queueMicrotask(pump));
+        // pump on a microtask: pages that finish at once must not recurse without bound.
+        if (step.kind === 'done' || step.kind === 'skip') return this.#finishPage(a, step, () => queueMicrotask(pump));
+        if (step.kind === 'wait') return step.until(() => next(this.#gate(a)));
         const go = () =>
           new CallbackFetch(driver, this.settings, a.current, (err, res) => next(this.#decide(a, err, res))).start();
         if (step.delayMs > 0) driver.after(step.delayMs, go);
@@ -204,9 +273,16 @@ export class Crawl {
 
   async #runAsync(sel: BaseSelector): Promise<void> {
     const loop = new EventLoop({ selector: sel });
+    this.#fetch = (url, done) => fetchAsync(loop, this.settings, url).then((r) => done(null, r), (e: unknown) => done(toFetchError(e)));
     const page = async (a: Attempt): Promise<void> => {
       for (let step = this.#begin(a); ; ) {
-        if (step.kind === 'done') return this.#finishPage(a, step, () => {});
+        if (step.kind === 'done' || step.kind === 'skip') return this.#finishPage(a, step, () => {});
+        if (step.kind === 'wait') {
+          const { until } = step;
+          await new Promise<void>((resume) => until(resume));
+          step = this.#gate(a);
+          continue;
+        }
         if (step.delayMs > 0) await loop.sleep(step.delayMs);
         try {
           step = this.#decide(a, null, await fetchAsync(loop, this.settings, a.current));
@@ -233,14 +309,97 @@ export class Crawl {
   // ---- what to do with an answer (shared by both styles) ---------------
 
   #attempt(t: Task): Attempt {
-    return { task: t, current: t.url, chain: [normalizeUrl(t.url)], tries: 0 };
+    const url = new URL(t.url);
+    return { task: t, start: performance.now(), url, current: url, chain: [t.url], tries: 0 };
   }
 
   #begin(a: Attempt): Step {
-    if (a.current.protocol !== 'http:') {
-      return this.#fail(a, new FetchError('unsupported', `${a.current.protocol.slice(0, -1)} is not supported (http:// only)`));
+    return this.#gate(a);
+  }
+
+  // Whether and when a.current may be fetched: scheme, robots.txt, the host's next free slot.
+  #gate(a: Attempt): Step {
+    const u = a.current;
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') {
+      return this.#fail(a, new FetchError('unsupported', `${u.protocol.slice(0, -1)} is not supported (http:// and https:// only)`));
     }
-    return { kind: 'fetch', delayMs: 0 };
+    if (!this.opts.ignoreRobots) {
+      const origin = originKey(u);
+      const r = this.#robots.get(origin);
+      if (!(r instanceof RobotsRules)) return { kind: 'wait', until: (resume) => this.#loadRobots(origin, u, resume) };
+      if (!r.allowed(u.pathname + u.search)) {
+        this.summary.disallowed++;
+        return { kind: 'skip' };
+      }
+    }
+    const host = hostKey(u);
+    const delay = this.#delayFor(u);
+    this.#hostDelay.set(host, delay);
+    const now = performance.now();
+    const slot = Math.max(now, this.#nextSlot.get(host) ?? 0);
+    if (delay > 0 || this.#nextSlot.has(host)) this.#nextSlot.set(host, slot + delay);
+    return { kind: 'fetch', delayMs: slot - now };
+  }
+
+  // The next request to u's host starts no sooner than its delay from now (a response just ended).
+  #spaceAfter(u: URL): void {
+    const host = hostKey(u);
+    const delay = this.#delayFor(u);
+    this.#hostDelay.set(host, delay);
+    if (delay > 0) this.#nextSlot.set(host, Math.max(this.#nextSlot.get(host) ?? 0, performance.now() + delay));
+  }
+
+  #delayFor(u: URL): number {
+    const base = this.opts.delayMs ?? (isLocalHost(u.hostname) ? 0 : DEFAULT_DELAY_MS);
+    const r = this.opts.ignoreRobots ? undefined : this.#robots.get(originKey(u));
+    const cd = r instanceof RobotsRules && r.crawlDelay !== undefined ? Math.min(r.crawlDelay * 1000, this.opts.maxCrawlDelayMs) : 0;
+    return Math.max(base, cd);
+  }
+
+  // robots.txt once per origin, before its first page; pages of the origin wait for it.
+  #loadRobots(origin: string, u: URL, resume: () => void): void {
+    const st = this.#robots.get(origin);
+    if (Array.isArray(st)) return void st.push(resume);
+    if (st) return resume();
+    const waiters = [resume];
+    this.#robots.set(origin, waiters);
+    this.#fetchRobots(new URL('/robots.txt', u), 0, (rules) => {
+      this.#robots.set(origin, rules);
+      this.#spaceAfter(u); // robots.txt was a request to the host too
+      for (const w of waiters) w();
+    });
+  }
+
+  // RFC 9309 2.3.1: redirects followed (up to five), 4xx = no rules, 5xx = everything disallowed.
+  #fetchRobots(url: URL, hops: number, done: (r: RobotsRules) => void): void {
+    this.summary.robotsFetches++;
+    this.#fetch!(url, (err, res) => {
+      if (err || !res) {
+        // Unreachable server: the pages would fail the same way, so let them, with their own reason
+        // (a tls error shows as tls, not as "disallowed"); a server that answers garbage is 5xx-like.
+        const connectFailure = err && ['dns', 'refused', 'tls', 'connect-timeout', 'unsupported'].includes(err.kind);
+        return done(connectFailure ? RobotsRules.allowAll() : RobotsRules.disallowAll());
+      }
+      if (!res.reused) this.summary.newConnections++;
+      const loc = header(res.headers, 'location');
+      if (REDIRECTS.has(res.status) && loc !== undefined && hops < MAX_REDIRECTS) {
+        try {
+          return this.#fetchRobots(new URL(loc, url), hops + 1, done);
+        } catch {
+          return done(RobotsRules.allowAll());
+        }
+      }
+      if (res.status >= 200 && res.status < 300) {
+        try {
+          return done(parseRobots(decodeBody(res, 1024 * 1024).toString('utf8'), this.opts.userAgent));
+        } catch {
+          return done(RobotsRules.allowAll());
+        }
+      }
+      // 429 is "come back later", treated like 5xx as the big crawlers do.
+      if (res.status >= 500 || res.status === 429) return done(RobotsRules.disallowAll());
+      done(RobotsRules.allowAll());
+    });
   }
 
   #decide(a: Attempt, err: FetchError | null, res: FetchedResponse | undefined): Step {
@@ -254,6 +413,17 @@ export class Crawl {
       return this.#fail(a, e);
     }
     if (!res.reused) this.summary.newConnections++;
+    if ((res.status === 429 || res.status === 503) && a.tries < this.opts.retries) {
+      const wait = retryAfterMs(header(res.headers, 'retry-after')) ?? 1000 * 2 ** a.tries;
+      if (wait <= MAX_RETRY_AFTER_MS) {
+        a.tries++;
+        this.summary.retries++;
+        // The whole host waits, not only this page.
+        const host = hostKey(a.current);
+        this.#nextSlot.set(host, Math.max(this.#nextSlot.get(host) ?? 0, performance.now() + wait));
+        return this.#gate(a);
+      }
+    }
     const loc = header(res.headers, 'location');
     if (REDIRECTS.has(res.status) && loc !== undefined) {
       let target: URL;
@@ -266,12 +436,12 @@ export class Crawl {
       if (a.chain.includes(norm)) return this.#fail(a, new FetchError('redirect-loop', `redirect loop: ${[...a.chain, norm].join(' -> ')}`));
       if (a.chain.length > MAX_REDIRECTS) return this.#fail(a, new FetchError('too-many-redirects', `more than ${MAX_REDIRECTS} redirects`));
       // Off-scope targets and pages the crawl already knows are not fetched (again): the 3xx is the page's answer.
-      if (this.#inScope(target) && !this.#seen.has(norm) && target.protocol === 'http:') {
+      if (this.#inScope(target) && !this.#seen.has(norm) && (target.protocol === 'http:' || target.protocol === 'https:')) {
         this.#seen.add(norm);
         a.chain.push(norm);
         a.current = target;
         a.tries = 0;
-        return { kind: 'fetch', delayMs: 0 };
+        return this.#gate(a);
       }
     }
     return { kind: 'done', rec: this.#rec(a, res.status, null), res };
@@ -285,19 +455,25 @@ export class Crawl {
 
   #rec(a: Attempt, status: number | null, error: string | null): PageRecord {
     const rec: PageRecord = {
-      url: a.task.url.href,
+      url: a.url.href,
       status,
       bytes: 0,
-      ms: Math.round((performance.now() - a.task.start) * 10) / 10,
+      ms: Math.round((performance.now() - a.start) * 10) / 10,
       error,
       depth: a.task.depth,
     };
-    if (a.current !== a.task.url) rec.finalUrl = a.current.href;
+    if (a.task.asset) rec.asset = true;
+    if (a.current !== a.url) rec.finalUrl = a.current.href;
     return rec;
   }
 
   // Decode, save, extract links, count; then let the driver start more work.
-  #finishPage(a: Attempt, step: Extract<Step, { kind: 'done' }>, then: () => void): void {
+  #finishPage(a: Attempt, step: Extract<Step, { kind: 'done' } | { kind: 'skip' }>, then: () => void): void {
+    const key = a.task.key;
+    this.#active.set(key, (this.#active.get(key) ?? 1) - 1);
+    this.activeCount--;
+    if (step.kind === 'done' && step.res) this.#spaceAfter(a.current);
+    if (step.kind === 'skip') return then();
     const rec = step.rec;
     const res = step.res;
     if (res) {
@@ -305,23 +481,41 @@ export class Crawl {
         const body = decodeBody(res, this.opts.maxBodyBytes);
         rec.bytes = body.length;
         rec.body = body;
-        if (this.#store && res.status >= 200 && res.status < 300) rec.file = this.#store.save(a.current.href, body);
-        if (res.status >= 200 && res.status < 300 && a.task.depth < this.opts.maxDepth && isHtml(res.headers)) {
-          for (const link of extractLinks(body.toString('utf8'), a.current)) {
-            // Most links of a site point at pages already seen: check before parsing the URL again.
-            if (!this.#seen.has(link)) this.#enqueue(new URL(link), a.task.depth + 1, link);
-          }
-        }
+        const ok = res.status >= 200 && res.status < 300;
+        const ct = header(res.headers, 'content-type');
+        if (this.#store && ok) rec.file = this.#store.save(a.current.href, body, ct);
+        if (ok) this.#follow(a, ct, body);
       } catch (err) {
         const e = err instanceof FetchError ? err : new FetchError('io', (err as Error).message);
         rec.error = e.message;
         rec.kind = e.kind;
       }
     }
-    this.#active.set(hostKey(a.task.url), (this.#active.get(hostKey(a.task.url)) ?? 1) - 1);
-    this.activeCount--;
     this.#record(rec);
     then();
+  }
+
+  // Links of an HTML page or a stylesheet into the frontier. Requisites of a page are fetched
+  // even at --max-depth (as wget's --page-requisites), but not requisites of requisites beyond it.
+  #follow(a: Attempt, ct: string | undefined, body: Buffer): void {
+    const depth = a.task.depth;
+    const pagesToo = depth < this.opts.maxDepth;
+    const css = isCss(ct);
+    const assetsToo = this.opts.assets && (!a.task.asset || pagesToo || css);
+    if (!pagesToo && !assetsToo) return;
+    let links: FoundLink[];
+    if (isHtml(ct)) {
+      const enc = htmlEncoding(ct, body);
+      links = extractPageLinks(decodeText(body, enc), a.current, enc);
+    } else if (css) {
+      const enc = cssEncoding(ct, body);
+      links = extractCssLinks(decodeText(body, enc), a.current, enc);
+    } else return;
+    for (const link of links) {
+      if (link.asset ? !assetsToo : !pagesToo) continue;
+      // Most links of a site point at pages already seen: check before parsing the URL again.
+      if (!this.#seen.has(link.url)) this.#enqueue(new URL(link.url), depth + 1, link.asset, link.url);
+    }
   }
 
   #record(rec: PageRecord): void {
@@ -335,6 +529,7 @@ export class Crawl {
     } else {
       const k = rec.kind ?? 'io';
       s.errors[k] = (s.errors[k] ?? 0) + 1;
+      s.examples[k] ??= `${rec.url}: ${rec.error}`;
     }
     this.opts.onPage?.(rec);
   }
@@ -342,26 +537,34 @@ export class Crawl {
   // ---- the frontier ----------------------------------------------------
 
   #inScope(u: URL): boolean {
-    return this.opts.followExternal || this.#scopeHosts.has(u.host);
+    return this.opts.followExternal || this.#scopeHosts.has(u.hostname);
   }
 
-  #enqueue(url: URL, depth: number, norm = normalizeUrl(url)): void {
+  #enqueue(url: URL, depth: number, asset: boolean, norm = normalizeUrl(url)): void {
     if (this.#seen.has(norm) || !this.#inScope(url) || this.#accepted >= this.opts.maxPages) return;
     this.#seen.add(norm);
     this.#accepted++;
-    const key = hostKey(url);
+    let key = hostKey(url);
     let q = this.#queues.get(key);
     if (!q) this.#queues.set(key, (q = []));
-    q.push({ url: norm === url.href ? url : new URL(norm), depth, start: 0 });
+    else key = this.#keyOf.get(key) ?? key;
+    this.#keyOf.set(key, key);
+    q.push({ url: norm, depth, asset, key });
     this.#queued++;
   }
+
+  // One string per host key, shared by all its tasks.
+  readonly #keyOf = new Map<string, string>();
 
   // The next task whose host has room, round-robin over hosts; undefined when none can start now.
   #next(): Task | undefined {
     if (this.activeCount >= this.opts.concurrency || this.#queued === 0) return undefined;
     for (const [key, q] of this.#queues) {
       const active = this.#active.get(key) ?? 0;
-      if (q.length === 0 || active >= this.opts.perHost) continue;
+      // A polite host (delay > 0), or one whose delay is not known yet (robots.txt pending), gets one request at a time.
+      const delay = this.#hostDelay.get(key);
+      const limit = delay === undefined ? (this.opts.ignoreRobots && this.opts.delayMs === undefined ? this.opts.perHost : 1) : delay > 0 ? 1 : this.opts.perHost;
+      if (q.length === 0 || active >= limit) continue;
       const t = q.shift()!;
       // Move this host to the back so hosts take turns.
       this.#queues.delete(key);
@@ -369,16 +572,40 @@ export class Crawl {
       this.#active.set(key, active + 1);
       this.activeCount++;
       this.#queued--;
-      t.start = performance.now();
       return t;
     }
     return undefined;
   }
 }
 
-function isHtml(headers: Array<[string, string]>): boolean {
-  const ct = header(headers, 'content-type');
+function isHtml(ct: string | undefined): boolean {
   return ct === undefined || /^\s*(text\/html|application\/xhtml\+xml)\b/i.test(ct);
+}
+
+function isCss(ct: string | undefined): boolean {
+  return ct !== undefined && /^\s*text\/css\b/i.test(ct);
+}
+
+/** Retry-After as delay-seconds or an HTTP-date, in ms; undefined when absent or unreadable. */
+export function retryAfterMs(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const t = v.trim();
+  if (/^\d+$/.test(t)) return Number(t) * 1000;
+  const when = Date.parse(t);
+  return Number.isNaN(when) ? undefined : Math.max(0, when - Date.now());
+}
+
+/** Loopback, private and link-local addresses (and localhost): no politeness delay by default. */
+export function isLocalHost(hostname: string): boolean {
+  const h = hostname.startsWith('[') ? hostname.slice(1, -1).toLowerCase() : hostname.toLowerCase();
+  if (h === 'localhost' || h.endsWith('.localhost')) return true;
+  const v = isIP(h);
+  if (v === 4) {
+    const [a, b] = h.split('.').map(Number);
+    return a === 127 || a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 169 && b === 254);
+  }
+  if (v === 6) return h === '::1' || /^f[cd]/.test(h) || /^fe[89ab]/.test(h);
+  return false;
 }
 
 export async function crawl(opts: CrawlOptions): Promise<CrawlSummary> {

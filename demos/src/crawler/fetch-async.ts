@@ -1,12 +1,15 @@
 // --style async: the same fetch as fetch-callbacks.ts, written as async
-// functions on EventLoop. Timeouts abort the loop's socket waits.
+// functions on EventLoop. Timeouts abort the loop's socket waits. https://
+// runs TLS over a LoopSocketStream (tls.ts) on the same loop.
 import type { EventLoop } from 'iomux';
 import { Socket, SOCK_STREAM } from 'iomux';
 import { buildRequest, FetchError, ResponseParser } from './http';
-import { hostKey, port, staleConnection, toFetchError, type FetchedResponse, type FetchSettings } from './conn';
+import { LoopSocketStream, TlsConn } from './tls';
+import { originKey, poolTls, port, staleConnection, toFetchError, type FetchedResponse, type FetchSettings } from './conn';
 
 export async function fetchAsync(loop: EventLoop, settings: FetchSettings, url: URL): Promise<FetchedResponse> {
-  const pooled = settings.keepAlive ? settings.pool.take(hostKey(url)) : undefined;
+  if (url.protocol === 'https:') return fetchTls(loop, settings, url);
+  const pooled = settings.keepAlive ? settings.pool.take(originKey(url)) : undefined;
   const parser = new ResponseParser('GET', settings.limits);
   try {
     return await exchange(loop, settings, url, pooled ?? (await connect(loop, settings, url)), parser, !!pooled);
@@ -61,7 +64,7 @@ async function exchange(loop: EventLoop, settings: FetchSettings, url: URL, sock
     timer.cancel();
   }
   const res = parser.response();
-  if (res.reusable && settings.keepAlive) settings.pool.give(hostKey(url), sock);
+  if (res.reusable && settings.keepAlive) settings.pool.give(originKey(url), sock);
   else sock.close();
   return { ...res, reused };
 }
@@ -74,3 +77,63 @@ function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
     p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });
 }
+
+async function fetchTls(loop: EventLoop, settings: FetchSettings, url: URL): Promise<FetchedResponse> {
+  const key = originKey(url);
+  const pooled = settings.keepAlive ? settings.tlsPool.take(key) : undefined;
+  const parser = new ResponseParser('GET', settings.limits);
+  try {
+    return await exchangeTls(loop, settings, url, pooled ?? (await connectTls(loop, settings, url)), parser, !!pooled);
+  } catch (e) {
+    const err = toFetchError(e);
+    if (!staleConnection(err, !!pooled, parser.started)) throw err;
+    const fresh = new ResponseParser('GET', settings.limits);
+    return exchangeTls(loop, settings, url, await connectTls(loop, settings, url), fresh, false);
+  }
+}
+
+// TCP connect as for http://, then the handshake, all within the connect timeout.
+async function connectTls(loop: EventLoop, settings: FetchSettings, url: URL): Promise<TlsConn> {
+  const sock = await connect(loop, settings, url);
+  let conn: TlsConn | undefined;
+  try {
+    return await new Promise<TlsConn>((resolve, reject) => {
+      const timer = loop.callLater(settings.connectTimeoutMs, () =>
+        reject(new FetchError('connect-timeout', `TLS handshake with ${url.host} took longer than ${settings.connectTimeoutMs} ms`)),
+      );
+      conn = TlsConn.connect(new LoopSocketStream(sock, loop), url, settings.tls, (err, c) => {
+        timer.cancel();
+        if (err) reject(err);
+        else resolve(c!);
+      });
+    });
+  } catch (err) {
+    conn?.close();
+    sock.close();
+    throw err;
+  }
+}
+
+async function exchangeTls(loop: EventLoop, settings: FetchSettings, url: URL, conn: TlsConn, parser: ResponseParser, reused: boolean): Promise<FetchedResponse> {
+  const request = buildRequest(url, { keepAlive: settings.keepAlive, userAgent: settings.userAgent });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = loop.callLater(settings.timeoutMs, () =>
+        reject(new FetchError('timeout', `no complete response from ${url.host} within ${settings.timeoutMs} ms`)),
+      );
+      conn.exchange(request, parser, (err) => {
+        timer.cancel();
+        if (err) reject(err);
+        else resolve();
+      });
+    });
+  } catch (err) {
+    conn.close();
+    throw toFetchError(err);
+  }
+  const res = parser.response();
+  if (res.reusable && settings.keepAlive) poolTls(settings, originKey(url), conn);
+  else conn.close();
+  return { ...res, reused };
+}
+

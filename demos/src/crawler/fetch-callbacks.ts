@@ -1,11 +1,15 @@
 // --style callbacks: the tutorial's shape. Each registration's data is the
 // method to call when the fd is ready (connected -> sendRequest -> readResponse),
-// and a bare driver loop calls key.data(mask) for every ready key.
-import { EVENT_READ, EVENT_WRITE, type BaseSelector } from 'iomux';
+// and a bare driver loop calls key.data(mask) for every ready key. https://
+// hands the connected socket to TLS over a SelectorSocketStream (tls.ts) on
+// the same selector.
+import { AbortError } from 'iomux';
+import { EVENT_READ, EVENT_WRITE, type BaseSelector, type SelectorKey } from 'iomux';
 import { Socket, SOCK_STREAM } from 'iomux';
 import { buildRequest, FetchError, ResponseParser } from './http';
+import { SelectorSocketStream, TlsConn } from './tls';
+import { originKey, poolTls, port, staleConnection, toFetchError, type FetchedResponse, type FetchSettings } from './conn';
 import { ServeLoop } from '../toolkit/loop';
-import { hostKey, port, staleConnection, toFetchError, type FetchedResponse, type FetchSettings } from './conn';
 
 type Callback = (mask: number) => void;
 
@@ -33,6 +37,7 @@ export class CallbackDriver extends ServeLoop<Callback> {
 /** One request/response on one connection, driven entirely by selector callbacks. */
 export class CallbackFetch {
   #sock: Socket | undefined;
+  #tls: TlsConn | undefined;
   #registered = false;
   #reused = false;
   #triedFresh = false;
@@ -53,7 +58,14 @@ export class CallbackFetch {
   }
 
   start(): void {
-    const pooled = this.settings.keepAlive ? this.settings.pool.take(hostKey(this.url)) : undefined;
+    if (this.url.protocol === 'https:') {
+      const conn = this.settings.keepAlive ? this.settings.tlsPool.take(originKey(this.url)) : undefined;
+      if (!conn) return this.#connect();
+      this.#reused = true;
+      this.#tls = conn;
+      return this.#tlsExchange();
+    }
+    const pooled = this.settings.keepAlive ? this.settings.pool.take(originKey(this.url)) : undefined;
     if (pooled) {
       this.#reused = true;
       this.#sock = pooled;
@@ -89,9 +101,42 @@ export class CallbackFetch {
   readonly #connected = (): void => {
     const err = this.#sock!.connectError();
     if (err) return this.#fail(toFetchError(err));
+    if (this.url.protocol === 'https:') return this.#handshake();
     this.#timer?.cancel();
     this.#sendRequest();
   };
+
+  // https: the stream takes the socket (and its registration) over; the connect timer still runs.
+  #handshake(): void {
+    this.#unwatch();
+    const stream = new SelectorSocketStream(this.#sock!, this.driver.sel);
+    this.#sock = undefined;
+    this.#tls = TlsConn.connect(stream, this.url, this.settings.tls, (err) => {
+      if (err) return this.#fail(err);
+      this.#timer?.cancel();
+      this.#tlsExchange();
+    });
+  }
+
+  #tlsExchange(): void {
+    this.#timer?.cancel();
+    this.#timer = this.driver.after(this.settings.timeoutMs, () =>
+      this.#fail(new FetchError('timeout', `no complete response from ${this.url.host} within ${this.settings.timeoutMs} ms`)),
+    );
+    const request = this.#request;
+    this.#tls!.exchange(request, this.#parser, (err) => {
+      if (err) return this.#fail(err);
+      if (this.#finished) return;
+      this.#finished = true;
+      this.#timer?.cancel();
+      const res = this.#parser.response();
+      const conn = this.#tls!;
+      this.#tls = undefined;
+      if (res.reusable && this.settings.keepAlive) poolTls(this.settings, originKey(this.url), conn);
+      else conn.close();
+      this.done(null, { ...res, reused: this.#reused });
+    });
+  }
 
   #sendRequest(): void {
     this.#timer?.cancel();
@@ -144,7 +189,7 @@ export class CallbackFetch {
     if (res.reusable && this.settings.keepAlive) {
       // Stays registered while idle: no epoll_ctl churn on reuse, and a server that
       // closes the idle connection is noticed at once instead of on the next request.
-      const key = hostKey(this.url);
+      const key = originKey(this.url);
       const pool = this.settings.pool;
       const sel = this.driver.sel;
       this.#want(EVENT_READ, () => {
@@ -167,6 +212,8 @@ export class CallbackFetch {
     this.#unwatch();
     this.#sock?.close();
     this.#sock = undefined;
+    this.#tls?.close();
+    this.#tls = undefined;
     if (!this.#triedFresh && staleConnection(err, this.#reused, this.#parser.started)) {
       this.#triedFresh = true;
       this.#parser = new ResponseParser('GET', this.settings.limits);

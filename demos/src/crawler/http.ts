@@ -14,6 +14,8 @@ export type FailureKind =
   | 'too-large'
   | 'redirect-loop'
   | 'too-many-redirects'
+  | 'tls'
+  | 'http'
   | 'io';
 
 export class FetchError extends Error {

@@ -1,6 +1,8 @@
-// Where a page is saved: one flat file per URL inside the output directory.
-// The name is built from a whitelist of characters, so no "/", "\", ".." or
-// control character survives, whatever the URL (encoded slashes included).
+// Where a page is saved. --layout flat: one file per URL inside the output
+// directory, its name built from a whitelist of characters, so no "/", "\",
+// ".." or control character survives, whatever the URL (encoded slashes
+// included). --layout mirror: a host/path tree as wget makes, browsable, each
+// segment cleaned the same way and the result checked to be inside the directory.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -22,7 +24,13 @@ export function safeFileName(url: string): string {
   return `${stem || 'page'}.${hash}`;
 }
 
-export class PageStore {
+export interface Store {
+  readonly dir: string;
+  /** Writes the body and returns the path; throws rather than write outside dir. */
+  save(url: string, body: Buffer, contentType?: string): string;
+}
+
+export class PageStore implements Store {
   readonly dir: string;
   constructor(dir: string) {
     this.dir = path.resolve(dir);
@@ -30,10 +38,105 @@ export class PageStore {
   }
 
   /** Writes the page and returns the path; refuses (throws) anything that would land outside dir. */
-  save(url: string, body: Buffer): string {
+  save(url: string, body: Buffer, _contentType?: string): string {
     const file = path.join(this.dir, safeFileName(url));
     if (path.dirname(file) !== this.dir) throw new Error(`refusing to write outside ${this.dir}: ${file}`);
     fs.writeFileSync(file, body);
     return file;
+  }
+}
+
+const MAX_SEGMENT = 200;
+const SUFFIXES: Record<string, string> = {
+  'text/html': '.html',
+  'application/xhtml+xml': '.xhtml',
+  'text/css': '.css',
+  'text/javascript': '.js',
+  'application/javascript': '.js',
+  'application/json': '.json',
+  'text/plain': '.txt',
+  'text/xml': '.xml',
+  'application/xml': '.xml',
+  'image/png': '.png',
+  'image/jpeg': '.jpg',
+  'image/gif': '.gif',
+  'image/svg+xml': '.svg',
+  'image/webp': '.webp',
+  'image/x-icon': '.ico',
+  'image/vnd.microsoft.icon': '.ico',
+  'application/pdf': '.pdf',
+  'font/woff2': '.woff2',
+  'font/woff': '.woff',
+};
+
+// One path segment as a file name: decoded, no separators, NUL or control characters, never "." or "..".
+function cleanSegment(seg: string): string {
+  let s = seg;
+  try {
+    s = decodeURIComponent(seg);
+  } catch {
+    /* invalid escapes: keep as is */
+  }
+  // eslint-disable-next-line no-control-regex
+  s = s.replace(/[\x00-\x1f\x7f/\\:*?"<>|]/g, '_');
+  if (s === '.' || s === '..' || s === '') s = s.replace(/\./g, '_') || '_';
+  if (Buffer.byteLength(s) > MAX_SEGMENT) {
+    const hash = createHash('sha256').update(seg).digest('hex').slice(0, 12);
+    s = `${Buffer.from(s).subarray(0, MAX_SEGMENT - 13).toString('utf8').replace(/\ufffd$/, '')}_${hash}`;
+  }
+  return s;
+}
+
+/** The mirror path of url relative to the output directory (forward slashes). */
+export function mirrorPath(url: string, contentType?: string): string {
+  const u = new URL(url);
+  const host = cleanSegment(u.port ? `${u.hostname}_${u.port}` : u.hostname);
+  const segs = u.pathname.split('/').slice(1);
+  let file = segs.pop() ?? '';
+  const dirs = segs.map(cleanSegment);
+  if (file === '') file = 'index.html';
+  else file = cleanSegment(file);
+  if (u.search) {
+    // Query URLs: "name@query" plus a suffix from the Content-Type so the file opens as what it is.
+    const mime = (contentType ?? '').split(';')[0].trim().toLowerCase();
+    const suffix = SUFFIXES[mime] ?? '';
+    file = cleanSegment(`${file}@${u.search.slice(1)}`);
+    if (suffix && !file.endsWith(suffix)) file += suffix;
+  }
+  return [host, ...dirs, file].join('/');
+}
+
+export class MirrorStore implements Store {
+  readonly dir: string;
+  constructor(dir: string) {
+    this.dir = path.resolve(dir);
+    fs.mkdirSync(this.dir, { recursive: true });
+  }
+
+  save(url: string, body: Buffer, contentType?: string): string {
+    let file = path.resolve(this.dir, mirrorPath(url, contentType));
+    if (!file.startsWith(this.dir + path.sep)) throw new Error(`refusing to write outside ${this.dir}: ${file}`);
+    try {
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      if (isDir(file)) file = path.join(file, 'index.html'); // "/a" after "/a/b": the page becomes a/index.html
+      fs.writeFileSync(file, body);
+    } catch (err) {
+      // A file where a directory must go ("/a" saved, now "/a/b"): keep the page, flat, aside.
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOTDIR' && code !== 'EEXIST' && code !== 'EISDIR') throw err;
+      const aside = path.join(this.dir, '_conflicts');
+      fs.mkdirSync(aside, { recursive: true });
+      file = path.join(aside, safeFileName(url));
+      fs.writeFileSync(file, body);
+    }
+    return file;
+  }
+}
+
+function isDir(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
   }
 }
