@@ -131,6 +131,13 @@ const BAD: Record<string, Array<[string, string | null, string]>> = {
     ['--max-pages', '0', '--max-pages must be an integer >= 1'],
     ['--max-depth', 'deep', '--max-depth must be an integer >= 0'],
     ['--max-body', '1 GB!', '--max-body must be a size'],
+    ['--ca', '/nonexistent/ca.pem', '--ca /nonexistent/ca.pem: ENOENT'],
+    ['--insecure', '=1', '--insecure takes no value'],
+    ['--user-agent', '', '--user-agent must not be empty'],
+    ['--ignore-robots', '=1', '--ignore-robots takes no value'],
+    ['--delay', 'later', '--delay must be a duration'],
+    ['--no-assets', '=1', '--no-assets takes no value'],
+    ['--layout', 'tree', '--layout must be one of flat, mirror'],
   ],
 };
 

@@ -41,6 +41,6 @@ export function checkBackendEnv(): string | undefined {
     return undefined;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    return `IOMUX_BACKEND=${want}: ${code && !(err as Error).message.includes(code) ? `${code} ` : ''}${(err as Error).message}`;
+    return `IOMUX_BACKEND=${want}: ${code && !code.startsWith('ERR_') && !(err as Error).message.includes(code) ? `${code} ` : ''}${(err as Error).message}`;
   }
 }
