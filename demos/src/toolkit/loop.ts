@@ -35,6 +35,7 @@ export class ServeLoop<T> {
   #stopped = false;
   #wakeCtl: AbortController | undefined;
   #woken = false;
+  #waiting = false; // inside selectAsync(): only then does wake() abort
   #waitUntil = -Infinity;
 
   constructor(sel: BaseSelector<T>, opts: LoopOptions<T>) {
@@ -60,7 +61,7 @@ export class ServeLoop<T> {
   wake(): void {
     this.#woken = true;
     // A fixed reason: abort() without one builds a DOMException each time.
-    this.#wakeCtl?.abort(WAKE);
+    if (this.#waiting) this.#wakeCtl?.abort(WAKE);
   }
 
   /** Makes run() return promptly, even from inside a wait. */
@@ -86,14 +87,16 @@ export class ServeLoop<T> {
         let ready: Ready<T> = [];
         if (timeout === 0) ready = this.sel.select(0);
         else {
-          const ctl = (this.#wakeCtl = new AbortController());
+          // One controller serves every wait until a wake() uses it up: no allocation per wait.
+          const ctl = (this.#wakeCtl = this.#wakeCtl?.signal.aborted === false ? this.#wakeCtl : new AbortController());
           this.#waitUntil = timeout === null ? Infinity : performance.now() + timeout;
+          this.#waiting = true;
           try {
             ready = await this.sel.selectAsync(timeout, { signal: ctl.signal });
           } catch (err) {
             if (!(err instanceof AbortError)) throw err;
           } finally {
-            this.#wakeCtl = undefined;
+            this.#waiting = false;
             this.#waitUntil = -Infinity; // not waiting: after() need not abort anything
           }
         }
