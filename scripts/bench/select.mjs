@@ -8,6 +8,7 @@
 // and bench-results/README-select.md.
 //
 //   node scripts/bench/select.mjs [--quick] [--analyze] [--no-python] [--rounds R] [--round-ms MS] [--report-only] [--out DIR]
+//                                 [--backends LIST]
 //
 // --quick     short rounds, for a smoke run (numbers are rougher).
 // --analyze   also times, per cell, the raw native wait() without the JS key
@@ -36,7 +37,7 @@ const require = createRequire(import.meta.url);
 const SIZES = [1, 10, 100, 1000, 10000];
 const SELECT_MAX_N = 1000; // all fds must stay below FD_SETSIZE (1024)
 const TARGET_RATIO = 1.3;
-const BACKENDS = ['select', 'poll', 'epoll', 'io_uring', 'io_uring-single'];
+const ALL_BACKENDS = ['select', 'poll', 'epoll', 'io_uring', 'io_uring-single'];
 const PYTHON_HAS = new Set(['select', 'poll', 'epoll']);
 const FD_HEADROOM = 200; // fds the runtimes themselves hold open
 
@@ -47,6 +48,9 @@ const opt = (name, def) => {
   return i >= 0 && i + 1 < argv.length ? Number(argv[i + 1]) : def;
 };
 const quick = flag('--quick');
+// --backends a,b: only these rows (e.g. epoll,io_uring,io_uring-single).
+const BACKENDS = argv.includes('--backends') ? argv[argv.indexOf('--backends') + 1].split(',') : ALL_BACKENDS;
+for (const b of BACKENDS) if (!ALL_BACKENDS.includes(b)) throw new Error(`--backends: unknown backend ${b} (${ALL_BACKENDS.join(', ')})`);
 const roundMs = opt('--round-ms', quick ? 10 : 50);
 const rounds = Math.max(1, Math.min(63, opt('--rounds', quick ? 3 : 7)));
 // Where the reports go; another directory keeps trial runs away from the committed results.
