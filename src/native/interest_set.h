@@ -213,6 +213,7 @@ class InterestSet : public Napi::ObjectWrap<InterestSet<Mech>>, public AsyncSour
     mech_.CheckOpen(e);
     Timeout t = ParseTimeout(env, argv[0]);
     size_t max = results_.capacity();
+    if (max == 0) max = results_.Refresh();  // it may have grown back (a resizable buffer)
     if constexpr (Mech::kMaxEvents) {
       if (argc > 1) {
         int64_t m = ParseIntOr(env, argv[1], "maxevents", 1, INT32_MAX, INT32_MAX);
@@ -275,6 +276,7 @@ class InterestSet : public Napi::ObjectWrap<InterestSet<Mech>>, public AsyncSour
   // when there is something to write.
   int ZeroWait(Napi::Env e) {
     size_t max = results_.capacity();
+    if (max == 0) max = results_.Refresh();
     if (max == 0) return 0;
     int n = mech_.WaitOnce(0, max);
     if (n < 0) {
