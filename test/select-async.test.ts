@@ -1,9 +1,10 @@
 // selectAsync(): waits without blocking Node's event loop, on every Linux
 // backend. Process lifetime and worker teardown are checked in child processes.
 import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { once } from 'node:events';
+import { getEventListeners, once } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   AbortError, EVENT_READ, EVENT_WRITE, EpollSelector, PollSelector, SO_LINGER, SO_RCVBUF, SO_SNDBUF, SOL_SOCKET,
@@ -457,6 +458,132 @@ describe.each(BACKENDS)('%s selectAsync', (name, Cls, clsName) => {
       expect(run.msgs).toEqual(['pending']);
     }
     expect(out.after).toBeLessThanOrEqual(out.before);
+  });
+
+  it('thousands of wake-ups through the native callback leave no fd or thread behind', async () => {
+    const [a, b] = pair();
+    const key = sel.register(a, EVENT_READ);
+    const buf = Buffer.alloc(16);
+    // Arm once so that the waiter thread / loop watch exists before counting.
+    let p = sel.selectAsync();
+    b.send(Buffer.from('x'));
+    await p;
+    a.recvInto(buf);
+    const fds = fs.readdirSync('/proc/self/fd').length;
+    const threads = fs.readdirSync('/proc/self/task').length;
+    const N = 2000;
+    for (let i = 0; i < N; i++) {
+      // Nothing is ready when the wait starts, so it is armed and the byte
+      // written after it arrives through the wake-up path, not the first look.
+      p = sel.selectAsync(5000);
+      b.send(Buffer.from('x'));
+      expect(await p).toEqual([[key, EVENT_READ]]);
+      expect(a.recvInto(buf)).toBe(1);
+    }
+    expect(fs.readdirSync('/proc/self/fd').length).toBe(fds);
+    expect(fs.readdirSync('/proc/self/task').length).toBe(threads);
+  });
+
+  it('many registration changes during one pending wait: only what is registered and ready settles it', async () => {
+    const [a, b] = pair();
+    sel.register(a, EVENT_READ);
+    const p = sel.selectAsync(5000);
+    let settled = false;
+    void p.then(() => { settled = true; });
+    // Churn while the wait is pending: fds come and go, one of them readable
+    // but unregistered again before the loop gets a turn.
+    for (let i = 0; i < 50; i++) {
+      const [c, d] = pair();
+      sel.register(c, EVENT_READ | EVENT_WRITE);
+      if (i % 2 === 0) d.send(Buffer.from('x'));
+      sel.modify(c, EVENT_READ);
+      sel.unregister(c);
+      await sleep(0);
+    }
+    await sleep(50);
+    expect(settled).toBe(false);
+    b.send(Buffer.from('x'));
+    const ready = await p;
+    expect(ready.map(([k, m]) => [k.fd, m])).toEqual([[a.fileno(), EVENT_READ]]);
+  });
+
+  it('a wake-up whose fd was unregistered before its callback ran keeps waiting for the rest', async () => {
+    const [a, b] = pair();
+    const [c, d] = pair();
+    sel.register(a, EVENT_READ);
+    const kc = sel.register(c, EVENT_READ, 'c');
+    for (let i = 0; i < 20; i++) {
+      const p = sel.selectAsync(5000);
+      b.send(Buffer.from('x'));
+      // Let the waiter (or the kernel) see a ready, then drop it before the JS callback.
+      await new Promise((r) => setImmediate(r));
+      sel.unregister(a);
+      const recv = Buffer.alloc(8);
+      a.recvInto(recv);
+      d.send(Buffer.from('y'));
+      const got = await p;
+      // Either a was already reported (resolved before the unregister) or only c is.
+      expect(got.every(([k]) => k.fd === a.fileno() || k === kc)).toBe(true);
+      expect(got.length).toBeGreaterThan(0);
+      c.recvInto(recv);
+      sel.register(a, EVENT_READ);
+    }
+  });
+
+  it('one AbortSignal over many waits keeps one abort listener, still aborts, and close() removes it', async () => {
+    const [a, b] = pair();
+    const key = sel.register(a, EVENT_READ);
+    const ac = new AbortController();
+    const buf = Buffer.alloc(8);
+    for (let i = 0; i < 200; i++) {
+      const p = sel.selectAsync(5000, { signal: ac.signal });
+      b.send(Buffer.from('x'));
+      expect(await p).toEqual([[key, EVENT_READ]]);
+      a.recvInto(buf);
+      expect(getEventListeners(ac.signal, 'abort').length).toBe(1);
+    }
+    // A wait without the signal is not aborted by it.
+    const other = sel.selectAsync(100);
+    ac.abort();
+    expect(await other).toEqual([]);
+    await expect(sel.selectAsync(5000, { signal: ac.signal })).rejects.toBeInstanceOf(AbortError);
+    const ac2 = new AbortController();
+    const p2 = sel.selectAsync(5000, { signal: ac2.signal });
+    ac2.abort('why');
+    await expect(p2).rejects.toMatchObject({ name: 'AbortError', cause: 'why' });
+    const ac3 = new AbortController();
+    void sel.selectAsync(5000, { signal: ac3.signal });
+    expect(getEventListeners(ac3.signal, 'abort').length).toBe(1);
+    sel.close();
+    expect(getEventListeners(ac3.signal, 'abort').length).toBe(0);
+  });
+
+  it('a worker that exits by itself (process.exit) with a wait pending exits cleanly', async () => {
+    const res = await runChild(`
+      const { Worker } = require('node:worker_threads');
+      const src = \`
+        const io = require(${JSON.stringify(root)});
+        const { workerData } = require('node:worker_threads');
+        const sel = new io.${clsName}();
+        sel.register(workerData.fd, io.EVENT_READ);
+        sel.selectAsync();
+        setTimeout(() => process.exit(7), 30);
+      \`;
+      const [r, w] = io.pipe();
+      (async () => {
+        const codes = [];
+        for (let i = 0; i < 3; i++) {
+          const worker = new Worker(src, { eval: true, workerData: { fd: r } });
+          codes.push(await new Promise((res) => worker.on('exit', res)));
+        }
+        io.close(r); io.close(w);
+        console.log(JSON.stringify(codes));
+      })();
+    `);
+    expect(res.err).toBe('');
+    expect(res.signal).toBeNull();
+    expect(res.code).toBe(0);
+    expect(JSON.parse(res.out.trim())).toEqual([7, 7, 7]);
   });
 
   if (name === 'epoll' || name === 'io_uring') {

@@ -118,6 +118,20 @@ describe.skipIf(process.platform !== 'linux')('UringSelector (io_uring is Linux-
     expect(spurious).toBe(0);
   });
 
+  it.each([true, false])('level-triggered in selectAsync too (multishot %s): a key left ready is reported by each wait at once', async (multishot) => {
+    const sel = selector({ multishot });
+    const [a, b] = pair();
+    const key = sel.register(a, EVENT_READ);
+    const p = sel.selectAsync(5000); // nothing ready yet: it sleeps in Node's loop
+    setTimeout(() => b.send(Buffer.from('x')), 20);
+    expect(await p).toEqual([[key, EVENT_READ]]);
+    const t0 = performance.now();
+    for (let i = 0; i < 50; i++) expect(await sel.selectAsync(5000)).toEqual([[key, EVENT_READ]]);
+    expect(performance.now() - t0).toBeLessThan(4000); // never one 5 s timeout
+    a.recv(16);
+    expect(await sel.selectAsync(50)).toEqual([]);
+  });
+
   it('closing a registered fd before unregister: the armed poll keeps the socket open until unregister, which works by identity', () => {
     const sel = selector();
     const [a, b] = pair();

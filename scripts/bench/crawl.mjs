@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { escapeXml, PALETTE } from './lib/svg-chart.mjs';
+import { escapeXml, PALETTE } from '../lib/svg-chart.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const { values: argv } = parseArgs({

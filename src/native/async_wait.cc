@@ -4,6 +4,9 @@
 
 namespace iomux {
 
+// A wait that ended sooner than this after its arm counts as "busy" (see delivering()).
+constexpr uint64_t kShortWaitNs = 200000;
+
 // Everything libuv or the waiter thread may touch after the set is gone lives
 // here, on the heap: uv_close finishes on a later loop turn, and the
 // environment's teardown (a worker exiting) may come before or after the set's.
@@ -67,7 +70,15 @@ struct AsyncEngine {
       argv[2] = SystemError(Napi::Env(env), -n, src ? src->ErrorSyscall() : "wait").Value();
       argc = 3;
     }
-    if (ok && napi_make_callback(env, context, recv, fn, argc, argv, &result) == napi_pending_exception) {
+    // While it runs (and the promise reactions after it), a re-arm may skip
+    // its first look: see AsyncWait::delivering().
+    if (owner) {
+      owner->delivering_ = true;
+      owner->last_wait_short_ = uv_hrtime() - owner->armed_at_ns_ < kShortWaitNs;
+    }
+    napi_status st = ok ? napi_make_callback(env, context, recv, fn, argc, argv, &result) : napi_generic_failure;
+    if (owner) owner->delivering_ = false;
+    if (st == napi_pending_exception) {
       napi_value err;
       if (napi_get_and_clear_last_exception(env, &err) == napi_ok) napi_fatal_exception(env, err);
     }
@@ -206,7 +217,10 @@ struct AsyncEngine {
     closing = true;
     StopThread();
     sys::CloseWake(&wake);  // now, not at OnClosed: close() leaves no fd behind at once
-    if (owner) owner->engine_ = nullptr;
+    if (owner) {
+      owner->engine_ = nullptr;
+      owner->delivering_ = false;
+    }
     owner = nullptr;
     armed = false;
     if (callback) {
@@ -288,6 +302,7 @@ void AsyncWait::Arm(napi_env env, napi_value callback, uint32_t seq) {
     ThrowSystemError(Napi::Env(env), ENOMEM, "napi_create_reference");
   e->seq = seq;
   e->armed = true;
+  armed_at_ns_ = uv_hrtime();
   e->Ref();  // a pending wait keeps the process alive, like a timer
   if (kind_ == AsyncKind::kReadinessFd) {
     if (!e->polling) {

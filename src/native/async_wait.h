@@ -77,6 +77,16 @@ class AsyncWait {
   // an old snapshot takes a new one; a ready list from an old one is re-collected.
   void Changed();
 
+  // True while a wake-up's callback (and the promise reactions it triggers)
+  // runs. A selector re-armed then has just been handed everything that was
+  // ready and its user has had the chance to consume it; an arm(check) skips
+  // the zero-timeout look: whatever is still (or newly) ready keeps the epoll
+  // fd readable (libuv watches it level-triggered) or returns the waiter
+  // thread's wait at once, so it is reported one loop turn later, not lost.
+  // Only after a wait that slept (>= 200 us): a selector whose fds keep being
+  // ready at once keeps looking first, and so resolves without a loop turn.
+  bool delivering() const { return delivering_ && !last_wait_short_; }
+
   // Held around changes to what Snapshot() reads (only once a thread exists).
   class Lock {
    public:
@@ -91,6 +101,9 @@ class AsyncWait {
   AsyncSource* source_;
   AsyncKind kind_;
   AsyncEngine* engine_ = nullptr;  // made on the first arm
+  bool delivering_ = false;
+  bool last_wait_short_ = false;
+  uint64_t armed_at_ns_ = 0;
 };
 
 }  // namespace iomux

@@ -27,7 +27,6 @@ interface Pending<T> {
   timer?: NodeJS.Timeout;
   deadline: number;
   signal?: AbortSignal;
-  onAbort?: () => void;
 }
 
 let nextSeq = 1;
@@ -51,6 +50,11 @@ export abstract class BaseSelector<T = unknown> {
   #closed = false;
   #pending: Pending<T> | undefined;
   readonly #onWake = BaseSelector.#weakWake(new WeakRef(this));
+  // The AbortSignal the abort listener is on. A serve loop passes the same
+  // signal to every wait, so the listener stays between waits instead of an
+  // addEventListener/removeEventListener pair per wait (microseconds each).
+  #signal: AbortSignal | undefined;
+  readonly #onSignalAbort = BaseSelector.#weakAbort(new WeakRef(this));
 
   constructor() {
     this.native = this.openNative(this.results.array);
@@ -116,14 +120,17 @@ export abstract class BaseSelector<T = unknown> {
   #collect(n: number): Ready<T> {
     const a = this.results.array;
     const byFd = this.#byFd;
-    const ready: Ready<T> = [];
+    // Sized up front (almost every pair becomes an entry): no growth on the way.
+    const ready: Ready<T> = new Array(n);
+    let j = 0;
     for (let i = 0; i < n; i++) {
       const fd = a[2 * i];
       const key = fd < byFd.length ? byFd[fd] : this.#keys.get(fd);
       if (key === undefined) continue;
       const mask = a[2 * i + 1] & key.events;
-      if (mask !== 0) ready.push([key, mask]);
+      if (mask !== 0) ready[j++] = [key, mask];
     }
+    if (j !== n) ready.length = j;
     return ready;
   }
 
@@ -149,10 +156,7 @@ export abstract class BaseSelector<T = unknown> {
         this.#pending = p;
         waiting.add(this);
         if (finite) this.#startTimer(p);
-        if (signal) {
-          p.onAbort = () => this.#settle((q) => q.reject(new AbortError(signal.reason)));
-          signal.addEventListener('abort', p.onAbort, { once: true });
-        }
+        if (signal) this.#watchSignal(signal);
       } catch (err) {
         // Undo only a wait this call started: a BUSY error must not orphan the pending one.
         if (this.#pending?.resolve === resolve) this.#settle((q) => q.reject(err));
@@ -181,6 +185,7 @@ export abstract class BaseSelector<T = unknown> {
     if (this.#closed) return;
     this.#closed = true;
     this.#settle((p) => p.resolve([]));
+    this.#unwatchSignal();
     this.#keys.clear();
     this.#byFd.length = 0;
     this.native.close();
@@ -200,6 +205,30 @@ export abstract class BaseSelector<T = unknown> {
 
   // Arms the native wait for p; with `check`, what is ready already is
   // returned instead (and nothing is armed).
+  // Static for the same reason: the signal may outlive the selector.
+  static #weakAbort(ref: WeakRef<BaseSelector<unknown>>): () => void {
+    return () => {
+      const sel = ref.deref();
+      if (sel === undefined) return;
+      const p = sel.#pending;
+      const signal = sel.#signal;
+      sel.#signal = undefined; // an aborted signal never fires again
+      if (p !== undefined && signal !== undefined && p.signal === signal) sel.#settle((q) => q.reject(new AbortError(signal.reason)));
+    };
+  }
+
+  #watchSignal(signal: AbortSignal): void {
+    if (this.#signal === signal) return;
+    this.#unwatchSignal();
+    signal.addEventListener('abort', this.#onSignalAbort, { once: true });
+    this.#signal = signal;
+  }
+
+  #unwatchSignal(): void {
+    this.#signal?.removeEventListener('abort', this.#onSignalAbort);
+    this.#signal = undefined;
+  }
+
   #arm(p: Pending<T>, check: boolean): Ready<T> | undefined {
     p.seq = nextSeq = (nextSeq + 1) >>> 0 || 1;
     if (check) {
@@ -247,7 +276,6 @@ export abstract class BaseSelector<T = unknown> {
     waiting.delete(this);
     if (!disarmed) this.native.cancel();
     if (p.timer) clearTimeout(p.timer);
-    if (p.signal && p.onAbort) p.signal.removeEventListener('abort', p.onAbort);
     fn(p);
   }
 

@@ -3,7 +3,7 @@
 //
 // Two scenarios, each implementation in its own fresh Node process per run,
 // rounds interleaved (the order rotates each round), medians over the rounds:
-//   idle       a C child (scripts/notify-writer.c) writes its CLOCK_MONOTONIC
+//   idle       a C child (scripts/bench/notify-writer.c) writes its CLOCK_MONOTONIC
 //              time into a socketpair every 2 ms; the process under test sleeps
 //              until the fd is readable, reads the stamp, and records the
 //              wake-up latency (p50/p99) and its own CPU time per wake-up.
@@ -16,7 +16,7 @@
 // installed on demand into ~/.cache/iomux-bench/notify (scripts/lib/peers.mjs),
 // not into the project.
 //
-//   node scripts/bench-notify.mjs [--quick] [--rounds R] [--idle-ms MS] [--pingpong-ms MS]
+//   node scripts/bench/notify.mjs [--quick] [--rounds R] [--idle-ms MS] [--pingpong-ms MS]
 //                                 [--out DIR] [--write] [--report-only DIR]
 //
 // Writes notify.{md,json,svg} to --out DIR (default: a new temp directory), and
@@ -27,11 +27,11 @@ import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { barChart, panels } from './lib/svg-chart.mjs';
-import { ensurePeers } from './lib/peers.mjs';
+import { barChart, panels } from '../lib/svg-chart.mjs';
+import { ensurePeers } from '../lib/peers.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.resolve(here, '..');
+const root = path.resolve(here, '..', '..');
 const require = createRequire(import.meta.url);
 
 const PEERS = { epoll: '4.0.2', socketwatcher: '0.4.0' };
@@ -223,7 +223,7 @@ async function parent() {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'iomux-notify-writer-'));
   const writer = path.join(tmp, 'notify-writer');
   const b = spawnSync(cc, ['-O2', '-o', writer, path.join(here, 'notify-writer.c')], { stdio: 'inherit' });
-  if (b.status !== 0) throw new Error(`${cc} -O2 scripts/notify-writer.c failed`);
+  if (b.status !== 0) throw new Error(`${cc} -O2 scripts/bench/notify-writer.c failed`);
 
   const peers = ensurePeers('notify', PEERS);
   const peerDir = path.dirname(path.dirname(Object.values(peers).find((p) => p.dir)?.dir ?? path.join(tmp, 'x', 'y')));
