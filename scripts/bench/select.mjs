@@ -9,6 +9,7 @@
 // the committed bench-results/ (scripts/lib/bench.mjs).
 //
 //   node scripts/bench/select.mjs [--quick] [--analyze] [--no-python] [--rounds R] [--round-ms MS] [--report-only] [--out DIR | --write]
+//                                 [--backends LIST]
 //
 // --quick     short rounds, for a smoke run (numbers are rougher).
 // --analyze   also times, per cell, the raw native wait() without the JS key
@@ -37,7 +38,7 @@ const require = createRequire(import.meta.url);
 const SIZES = [1, 10, 100, 1000, 10000];
 const SELECT_MAX_N = 1000; // all fds must stay below FD_SETSIZE (1024)
 const TARGET_RATIO = 1.3;
-const BACKENDS = ['select', 'poll', 'epoll', 'io_uring', 'io_uring-single'];
+const ALL_BACKENDS = ['select', 'poll', 'epoll', 'io_uring', 'io_uring-single'];
 const PYTHON_HAS = new Set(['select', 'poll', 'epoll']);
 const FD_HEADROOM = 200; // fds the runtimes themselves hold open
 
@@ -48,10 +49,14 @@ const cli = benchCli('select', {
   rounds: { type: 'string' },
   'round-ms': { type: 'string' },
   'iomux-worker': { type: 'boolean', default: false },
-}, 'node scripts/bench/select.mjs [--analyze] [--no-python] [--rounds R] [--round-ms MS]');
+  backends: { type: 'string' },
+}, 'node scripts/bench/select.mjs [--analyze] [--no-python] [--rounds R] [--round-ms MS] [--backends LIST]');
 const quick = cli.quick;
 const roundMs = numberFlag(cli, 'round-ms', quick ? 10 : 50, 1);
 const rounds = Math.max(1, Math.min(63, numberFlag(cli, 'rounds', quick ? 3 : 7, 1)));
+// --backends a,b: only these rows (e.g. epoll,io_uring,io_uring-single).
+const BACKENDS = cli.values.backends ? cli.values.backends.split(',') : ALL_BACKENDS;
+for (const b of BACKENDS) if (!ALL_BACKENDS.includes(b)) throw new Error(`--backends: unknown backend ${b} (${ALL_BACKENDS.join(', ')})`);
 
 /** The (N, A) cells of a backend: A = 1 and A = min(N, 100), once when equal. */
 function cells(backend) {

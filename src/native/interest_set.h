@@ -65,6 +65,10 @@ struct MechBase {
   static constexpr bool kHasFileno = false;
   static constexpr bool kMaxEvents = false;
   static constexpr bool kHasInfo = false;
+  // kReadinessFd: true when that fd stays readable while anything in the set is
+  // ready (epoll), so a re-arm during a delivery may skip its first look; false
+  // when it only signals new events (io_uring's eventfd): every arm looks first.
+  static constexpr bool kLevelReadinessFd = true;
   static constexpr uint32_t kAllowed = 0;
   static constexpr uint32_t kDefault = 0;
   static uint32_t Encode(uint32_t ev) { return ev; }
@@ -218,6 +222,7 @@ class InterestSet : public Napi::ObjectWrap<InterestSet<Mech>>, public AsyncSour
     mech_.CheckOpen(e);
     Timeout t = ParseTimeout(env, argv[0]);
     size_t max = results_.capacity();
+    if (max == 0) max = results_.Refresh();  // it may have grown back (a resizable buffer)
     if constexpr (Mech::kMaxEvents) {
       if (argc > 1) {
         int64_t m = ParseIntOr(env, argv[1], "maxevents", 1, INT32_MAX, INT32_MAX);
@@ -264,7 +269,7 @@ class InterestSet : public Napi::ObjectWrap<InterestSet<Mech>>, public AsyncSour
       uint32_t seq = uint32_t(ParseInt(env, argv[1], "seq", 0, UINT32_MAX));
       bool check = false;
       if (argc > 2) napi_get_value_bool(env, argv[2], &check);  // anything but true: false
-      if (check && !self->async_.delivering()) {
+      if (check && (!Mech::kLevelReadinessFd || !self->async_.delivering())) {
         n = self->ZeroWait(e);
         if (n > 0) return Int(env, n);
       }
@@ -280,6 +285,7 @@ class InterestSet : public Napi::ObjectWrap<InterestSet<Mech>>, public AsyncSour
   // when there is something to write.
   int ZeroWait(Napi::Env e) {
     size_t max = results_.capacity();
+    if (max == 0) max = results_.Refresh();
     if (max == 0) return 0;
     int n = mech_.WaitOnce(0, max);
     if (n < 0) {

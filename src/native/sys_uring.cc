@@ -318,6 +318,19 @@ int Uring::Remove(int fd) {
 
 int Uring::Flush() { return to_submit_ ? -Submit(0, 0, nullptr, 0) : 0; }
 
+// Whether an entry of ready_ still has something to report (Recheck may have
+// cleared some); drops the cleared ones from the front.
+bool Uring::HasReady() {
+  size_t i = 0;
+  while (i < ready_.size()) {
+    auto it = regs_.find(ready_[i]);
+    if (it != regs_.end() && it->second.ready != 0) break;
+    i++;
+  }
+  ready_.erase(ready_.begin(), ready_.begin() + ptrdiff_t(i));
+  return !ready_.empty();
+}
+
 void Uring::MarkReady(int fd, Reg& r, uint32_t revents) {
   if (revents == 0) return;
   if (r.ready == 0) ready_.push_back(fd);
@@ -359,7 +372,9 @@ void Uring::Reap() {
 }
 
 // Multishot polls post on wake-ups only: an fd reported last time that is still
-// ready would not be reported again. One poll(2) over just those fds says.
+// ready would not be reported again. One poll(2) over just those fds says; run
+// after Reap(), its answer replaces what their completions said, which may be a
+// wake-up that the caller's reads since the last wait have already consumed.
 void Uring::Recheck() {
   size_t n = 0;
   for (const pollfd& p : recheck_) {
@@ -370,18 +385,22 @@ void Uring::Recheck() {
     recheck_[n].revents = 0;
     n++;
   }
-  if (n > 0 && poll(recheck_.data(), nfds_t(n), 0) > 0) {
+  int r = n > 0 ? poll(recheck_.data(), nfds_t(n), 0) : -1;
+  if (r >= 0) {
     for (size_t i = 0; i < n; i++) {
-      if (recheck_[i].revents == 0) continue;
       auto it = regs_.find(recheck_[i].fd);
-      if (it != regs_.end()) MarkReady(recheck_[i].fd, it->second, uint16_t(recheck_[i].revents));
+      if (it == regs_.end()) continue;
+      // The kernel's answer now replaces what completions said; a 0 leaves an
+      // entry in ready_ that HasReady() and the output skip.
+      uint32_t now = uint16_t(recheck_[i].revents);
+      if (now != 0) MarkReady(recheck_[i].fd, it->second, now);
+      it->second.ready = now;
     }
   }
   recheck_.clear();
 }
 
 int Uring::Wait(int64_t timeout_ns, size_t cap, int32_t* fds, uint32_t* revents) {
-  if (multishot_) Recheck();
   // Polls that ended are armed again: at once complete if the fd is still ready.
   if (!rearm_.empty()) {
     rearm_scratch_.clear();
@@ -397,7 +416,8 @@ int Uring::Wait(int64_t timeout_ns, size_t cap, int32_t* fds, uint32_t* revents)
     }
   }
   Reap();
-  if (ready_.empty() && timeout_ns != 0) {
+  if (multishot_) Recheck();
+  if (!HasReady() && timeout_ns != 0) {
     KernelTimespec ts{timeout_ns / 1000000000, timeout_ns % 1000000000};
     GeteventsArg a{};
     a.sigmask_sz = _NSIG / 8;

@@ -7,7 +7,8 @@
 // - single-shot: a completed poll is re-armed at the next wait; arming an fd that
 //   is still ready completes at once, which gives level-triggered readiness;
 // - multishot: the poll stays armed; the fds that the last wait reported are
-//   checked again (one poll(2) over just those fds) at the next wait.
+//   checked again (one poll(2) over just those fds) at the next wait, and that
+//   answer replaces their completions (which may be one wake-up stale).
 // A multishot poll the kernel ends (no IORING_CQE_F_MORE: CQ overflow, ...) is
 // re-armed like a single-shot one.
 #pragma once
@@ -69,6 +70,7 @@ class Uring {
   int Arm(int fd, Reg& r);
   void Reap();
   void MarkReady(int fd, Reg& r, uint32_t revents);
+  bool HasReady();
   void Recheck();
 
   int ring_fd_ = -1;

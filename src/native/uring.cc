@@ -26,6 +26,9 @@ struct UringMech : MechBase {
   static constexpr bool kSelectorMasks = true;
   static constexpr bool kHasFileno = true;
   static constexpr bool kHasInfo = true;
+  // The eventfd counts completions; an fd that stays ready posts none (multishot)
+  // or has no poll armed until the next wait (single-shot): each arm looks first.
+  static constexpr bool kLevelReadinessFd = false;
 
   // new UringSet(results, entries?, multishot?)
   explicit UringMech(const Napi::CallbackInfo& info) {

@@ -130,14 +130,17 @@ export abstract class BaseSelector<T = unknown, F extends FileLike = FileLike> {
   #collect(n: number): Ready<T, F> {
     const a = this.results.array;
     const byFd = this.#byFd;
-    const ready: Ready<T, F> = [];
+    // Sized up front (almost every pair becomes an entry): no growth on the way.
+    const ready: Ready<T, F> = new Array(n);
+    let j = 0;
     for (let i = 0; i < n; i++) {
       const fd = a[2 * i];
       const key = fd < byFd.length ? byFd[fd] : this.#keys.get(fd);
       if (key === undefined) continue;
       const mask = a[2 * i + 1] & key.events;
-      if (mask !== 0) ready.push([key, mask]);
+      if (mask !== 0) ready[j++] = [key, mask];
     }
+    if (j !== n) ready.length = j;
     return ready;
   }
 
