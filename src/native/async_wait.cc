@@ -1,6 +1,7 @@
 #include "async_wait.h"
 
 #include "errors.h"
+#include "loop_edge.h"
 
 namespace iomux {
 
@@ -11,10 +12,7 @@ constexpr uint64_t kShortWaitNs = 200000;
 // here, on the heap: uv_close finishes on a later loop turn, and the
 // environment's teardown (a worker exiting) may come before or after the set's.
 struct AsyncEngine {
-  union {
-    uv_poll_t poll;
-    uv_async_t async;
-  } h;
+  LoopEdge* edge = nullptr;  // the fd watch or the async signal (loop_edge.h)
   AsyncKind kind;
   napi_env env;
   AsyncWait* owner;  // null once either side let go
@@ -47,10 +45,8 @@ struct AsyncEngine {
 
   AsyncSource* source() { return owner ? owner->source_ : nullptr; }
 
-  uv_handle_t* handle() { return reinterpret_cast<uv_handle_t*>(&h); }
-
-  void Ref() { uv_ref(handle()); }
-  void Unref() { uv_unref(handle()); }
+  void Ref() { LoopRef(edge, true); }
+  void Unref() { LoopRef(edge, false); }
 
   // The JS callback, on the JS thread. No C++ exception may leave a libuv
   // callback (one that did aborted the process when the environment was going
@@ -74,7 +70,7 @@ struct AsyncEngine {
     // its first look: see AsyncWait::delivering().
     if (owner) {
       owner->delivering_ = true;
-      owner->last_wait_short_ = uv_hrtime() - owner->armed_at_ns_ < kShortWaitNs;
+      owner->last_wait_short_ = LoopNowNs() - owner->armed_at_ns_ < kShortWaitNs;
     }
     napi_status st = ok ? napi_make_callback(env, context, recv, fn, argc, argv, &result) : napi_generic_failure;
     if (owner) owner->delivering_ = false;
@@ -93,12 +89,12 @@ struct AsyncEngine {
     ~Scope() { if (scope) napi_close_handle_scope(env, scope); }
   };
 
-  static void OnReadable(uv_poll_t* p, int status, int events) {
-    auto* e = static_cast<AsyncEngine*>(p->data);
+  static void OnReadable(void* arg) {
+    auto* e = static_cast<AsyncEngine*>(arg);
     AsyncSource* src = e->source();
     if (!e->armed || !src || e->closing) {
       // Nothing wants it: stop watching until the next arm.
-      uv_poll_stop(p);
+      LoopStop(e->edge);
       e->polling = false;
       return;
     }
@@ -108,8 +104,8 @@ struct AsyncEngine {
     e->Call(n);
   }
 
-  static void OnPosted(uv_async_t* a) {
-    auto* e = static_cast<AsyncEngine*>(a->data);
+  static void OnPosted(void* arg) {
+    auto* e = static_cast<AsyncEngine*>(arg);
     uint32_t seq;
     int r;
     bool fresh;
@@ -192,7 +188,7 @@ struct AsyncEngine {
       post_gen = snap_gen;
       post_result = r;
       lk.unlock();
-      uv_async_send(&h.async);
+      LoopSignal(edge);
       lk.lock();
     }
   }
@@ -227,11 +223,11 @@ struct AsyncEngine {
       napi_delete_reference(env, callback);
       callback = nullptr;
     }
-    uv_close(handle(), OnClosed);
+    LoopClose(edge, OnClosed, this);
   }
 
-  static void OnClosed(uv_handle_t* h) {
-    auto* e = static_cast<AsyncEngine*>(h->data);
+  static void OnClosed(void* arg) {
+    auto* e = static_cast<AsyncEngine*>(arg);
     if (e->hook) napi_remove_async_cleanup_hook(e->hook);
     if (e->context) napi_async_destroy(e->env, e->context);
     delete e;
@@ -249,34 +245,30 @@ struct AsyncEngine {
 // Made on the first arm; throws (on the JS thread) if the loop or a pipe refuses.
 static AsyncEngine* MakeEngine(napi_env env, AsyncWait* owner, AsyncSource* src, AsyncKind kind) {
   Napi::Env e(env);
-  uv_loop_t* loop = nullptr;
-  if (napi_get_uv_event_loop(env, &loop) != napi_ok || !loop) ThrowSystemError(e, EINVAL, "uv_loop");
   auto* eng = new AsyncEngine();
   eng->kind = kind;
   eng->env = env;
   eng->owner = owner;
-  int r;
+  int err = 0;
   if (kind == AsyncKind::kReadinessFd) {
-    r = uv_poll_init(loop, &eng->h.poll, int(src->ReadinessFd()));
-    if (r < 0) {
+    eng->edge = LoopWatchFd(env, src->ReadinessFd(), AsyncEngine::OnReadable, eng, &err);
+    if (!eng->edge) {
       delete eng;
-      ThrowSystemError(e, -r, "uv_poll_init");
+      ThrowSystemError(e, err, "uv_poll_init");
     }
   } else {
     if (sys::OpenWake(&eng->wake) < 0) {
-      int err = sys::LastError();
+      err = sys::LastError();
       delete eng;
       ThrowSystemError(e, err, "pipe");
     }
-    r = uv_async_init(loop, &eng->h.async, AsyncEngine::OnPosted);
-    if (r < 0) {
+    eng->edge = LoopAsync(env, AsyncEngine::OnPosted, eng, &err);
+    if (!eng->edge) {
       sys::CloseWake(&eng->wake);
       delete eng;
-      ThrowSystemError(e, -r, "uv_async_init");
+      ThrowSystemError(e, err, "uv_async_init");
     }
   }
-  eng->handle()->data = eng;
-  uv_unref(eng->handle());
   napi_value name;
   napi_create_string_utf8(env, "iomux.selectAsync", NAPI_AUTO_LENGTH, &name);
   napi_async_init(env, nullptr, name, &eng->context);
@@ -302,11 +294,11 @@ void AsyncWait::Arm(napi_env env, napi_value callback, uint32_t seq) {
     ThrowSystemError(Napi::Env(env), ENOMEM, "napi_create_reference");
   e->seq = seq;
   e->armed = true;
-  armed_at_ns_ = uv_hrtime();
+  armed_at_ns_ = LoopNowNs();
   e->Ref();  // a pending wait keeps the process alive, like a timer
   if (kind_ == AsyncKind::kReadinessFd) {
     if (!e->polling) {
-      int r = uv_poll_start(&e->h.poll, UV_READABLE, AsyncEngine::OnReadable);
+      int r = LoopStart(e->edge);
       if (r < 0) {
         e->armed = false;
         e->Unref();

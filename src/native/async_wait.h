@@ -15,7 +15,6 @@
 // pairs already in the results array: no second crossing to collect them.
 #pragma once
 #include <napi.h>
-#include <uv.h>
 
 #include <condition_variable>
 #include <cstdint>
