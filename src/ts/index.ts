@@ -26,13 +26,14 @@ export type {
 export type { ArgTypeError, ArgRangeError } from './argerrors';
 export type { SystemErrorCode } from './errors';
 export { EVENT_READ, EVENT_WRITE, BaseSelector } from './selectors/base';
-export type { SelectorKey, Backend, Ready } from './selectors/base';
+export type { SelectorKey, Backend, Ready, DataArg } from './selectors/base';
 export type { Timeout } from './binding';
 export { SelectSelector } from './selectors/select';
 export { PollSelector } from './selectors/poll';
 export { EpollSelector } from './selectors/epoll';
 export { KqueueSelector } from './selectors/kqueue';
 export { DefaultSelector } from './selectors/default';
+export type { DefaultSelectorConstructor } from './selectors/default';
 export { AbortError } from './errors';
 export type { IomuxError, IomuxErrorCode } from './errors';
 export type { FileLike, HasFileno } from './filelike';
