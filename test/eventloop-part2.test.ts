@@ -72,7 +72,9 @@ describe('addReader/removeReader/addWriter/removeWriter', () => {
       const key = loop.selector.getKey(b);
       expect(key.events).toBe(3);
       a.send(Buffer.from('x'));
-      await loop.sleep(30);
+      // Bounded: each loop pass calls the writer once, and a loaded machine makes passes slow.
+      for (let i = 0; i < 400 && (writes < 2 || calls.length === 0); i++) await loop.sleep(5);
+      await loop.sleep(10);
       expect(writes).toBe(2);
       expect(loop.selector.getKey(b).events).toBe(1);
       expect(loop.removeWriter(b)).toBe(false);
