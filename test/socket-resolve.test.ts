@@ -122,3 +122,20 @@ describe('getnameinfo', () => {
     for (const [fn, name] of bad) expect((catchError(fn) as Error).name, String(fn)).toBe(name);
   });
 });
+
+describe('part 2 constants', () => {
+  it('every constant of the contract is exported with the value python3 has on this machine', async () => {
+    const io = (await import('../src/ts/index')) as unknown as Record<string, number>;
+    const names = [
+      'AF_UNSPEC', 'AI_PASSIVE', 'AI_CANONNAME', 'AI_NUMERICHOST', 'AI_NUMERICSERV', 'AI_ADDRCONFIG', 'NI_NUMERICHOST',
+      'NI_NUMERICSERV', 'NI_NAMEREQD', 'NI_DGRAM', 'MSG_PEEK', 'MSG_DONTWAIT', 'MSG_WAITALL', 'MSG_OOB', 'MSG_TRUNC',
+      'MSG_CTRUNC', 'MSG_NOSIGNAL', 'MSG_CMSG_CLOEXEC', 'SCM_RIGHTS', 'SCM_CREDENTIALS', 'SO_PEERCRED', 'SO_PASSCRED',
+      'SO_BROADCAST', 'SO_RCVTIMEO', 'SO_SNDTIMEO', 'SOMAXCONN', 'SOCK_SEQPACKET', 'SOCK_RAW', 'TCP_KEEPIDLE',
+      'TCP_KEEPINTVL', 'TCP_KEEPCNT', 'IPPROTO_IP', 'IPPROTO_UDP', 'IP_TTL', 'IP_MULTICAST_TTL', 'IP_MULTICAST_LOOP',
+      'IP_MULTICAST_IF', 'IP_ADD_MEMBERSHIP', 'IP_DROP_MEMBERSHIP', 'IPV6_JOIN_GROUP', 'IPV6_LEAVE_GROUP',
+      'IPV6_MULTICAST_HOPS',
+    ];
+    const theirs = py(`print(json.dumps({n: int(getattr(socket, n)) for n in ${JSON.stringify(names)}}))`);
+    expect(Object.fromEntries(names.map((n) => [n, io[n]]))).toEqual(theirs);
+  });
+});
