@@ -2,7 +2,8 @@
 // Lib/test/test_socket.py GeneralModuleTests.test_getaddrinfo / test_getnameinfo /
 // test_getnameinfo_ipv6_scopeid / test_getaddrinfo_ipv6_scopeid_symbolic, checked
 // against python3's own socket module on this machine where the answer is the system's.
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import {
   AF_INET, AF_INET6, AF_UNSPEC, AI_CANONNAME, AI_NUMERICHOST, AI_NUMERICSERV, AI_PASSIVE, NI_NUMERICHOST,
@@ -10,15 +11,17 @@ import {
 } from '../src/ts/index';
 import { catchError } from './socket-helpers';
 
-function py(code: string): unknown {
-  return JSON.parse(execFileSync('python3', ['-c', `import socket, json\n${code}`], { encoding: 'utf8' }));
+// Asynchronous, so a slow python3 (e.g. under the ASan preload) never starves the vitest worker.
+async function py(code: string): Promise<unknown> {
+  const { stdout } = await promisify(execFile)('python3', ['-c', `import socket, json\n${code}`], { encoding: 'utf8' });
+  return JSON.parse(stdout);
 }
 
 describe('getaddrinfo', () => {
-  it('numeric hosts and ports: family, type, proto and address as Python gives them (test_getaddrinfo)', () => {
+  it('numeric hosts and ports: family, type, proto and address as Python gives them (test_getaddrinfo)', async () => {
     const ours = getaddrinfo('127.0.0.1', 80, { type: SOCK_STREAM });
     expect(ours).toEqual([{ family: AF_INET, type: SOCK_STREAM, proto: IPPROTO_TCP, canonname: '', address: ['127.0.0.1', 80] }]);
-    const theirs = py(`print(json.dumps([[f, t, p, c, list(a)] for f, t, p, c, a in socket.getaddrinfo('127.0.0.1', 80, 0, socket.SOCK_STREAM)]))`);
+    const theirs = await py(`print(json.dumps([[f, t, p, c, list(a)] for f, t, p, c, a in socket.getaddrinfo('127.0.0.1', 80, 0, socket.SOCK_STREAM)]))`);
     expect(ours.map((a) => [a.family, a.type, a.proto, a.canonname, a.address])).toEqual(theirs);
     // A service given by name, and a null host with AI_PASSIVE: the wildcard address.
     expect(getaddrinfo('127.0.0.1', 'http', { type: SOCK_STREAM })[0].address).toEqual(['127.0.0.1', 80]);
@@ -28,15 +31,15 @@ describe('getaddrinfo', () => {
     expect(v6[0]).toMatchObject({ family: AF_INET6, type: SOCK_DGRAM, address: ['::1', 8080] });
   });
 
-  it('localhost resolves with the same addresses python3 gets, and AI_CANONNAME fills canonname', () => {
+  it('localhost resolves with the same addresses python3 gets, and AI_CANONNAME fills canonname', async () => {
     const ours = getaddrinfo('localhost', 80, { type: SOCK_STREAM }).map((a) => a.address);
-    const theirs = py(`print(json.dumps([list(a[4][:2]) for a in socket.getaddrinfo('localhost', 80, 0, socket.SOCK_STREAM)]))`);
+    const theirs = await py(`print(json.dumps([list(a[4][:2]) for a in socket.getaddrinfo('localhost', 80, 0, socket.SOCK_STREAM)]))`);
     expect(ours).toEqual(theirs);
     const canon = getaddrinfo('localhost', null, { family: AF_INET, type: SOCK_STREAM, flags: AI_CANONNAME });
     expect(canon[0].canonname).not.toBe('');
   });
 
-  it('every family/type filter combination returns only what was asked for (test_getaddrinfo)', () => {
+  it('every family/type filter combination returns only what was asked for (test_getaddrinfo)', async () => {
     for (const family of [AF_UNSPEC, AF_INET, AF_INET6]) {
       for (const type of [0, SOCK_STREAM, SOCK_DGRAM]) {
         const host = family === AF_INET6 ? '::1' : family === AF_INET ? '127.0.0.1' : 'localhost';
@@ -48,7 +51,7 @@ describe('getaddrinfo', () => {
     }
   });
 
-  it('failed look-ups are shaped like Node dns errors (ENOTFOUND, syscall, hostname, errno as libuv)', () => {
+  it('failed look-ups are shaped like Node dns errors (ENOTFOUND, syscall, hostname, errno as libuv)', async () => {
     const err = catchError(() => getaddrinfo('no-such-host.invalid', 80)) as NodeJS.ErrnoException & { hostname: string };
     expect(err.code).toBe('ENOTFOUND');
     expect(err.syscall).toBe('getaddrinfo');
@@ -63,12 +66,12 @@ describe('getaddrinfo', () => {
     expect((catchError(() => getaddrinfo(null, null)) as NodeJS.ErrnoException).code).toBe('ENOTFOUND');
   });
 
-  it('IPv6 scope ids are kept: fe80::1%lo comes back with its scope (test_getaddrinfo_ipv6_scopeid_symbolic)', () => {
+  it('IPv6 scope ids are kept: fe80::1%lo comes back with its scope (test_getaddrinfo_ipv6_scopeid_symbolic)', async () => {
     const r = getaddrinfo('fe80::1%lo', 80, { family: AF_INET6, type: SOCK_STREAM, flags: AI_NUMERICHOST });
     expect(r[0].address).toEqual(['fe80::1%lo', 80]);
   });
 
-  it('bad input: TypeError ERR_INVALID_ARG_TYPE / RangeError ERR_OUT_OF_RANGE, never a crash', () => {
+  it('bad input: TypeError ERR_INVALID_ARG_TYPE / RangeError ERR_OUT_OF_RANGE, never a crash', async () => {
     const bad: Array<[() => unknown, string, string]> = [
       [() => getaddrinfo(5 as unknown as string, 80), 'TypeError', 'ERR_INVALID_ARG_TYPE'],
       [() => getaddrinfo('localhost', {} as unknown as number), 'TypeError', 'ERR_INVALID_ARG_TYPE'],
@@ -89,27 +92,27 @@ describe('getaddrinfo', () => {
 });
 
 describe('getnameinfo', () => {
-  it('numeric answers for numeric flags, and the same names python3 finds (test_getnameinfo)', () => {
+  it('numeric answers for numeric flags, and the same names python3 finds (test_getnameinfo)', async () => {
     expect(getnameinfo(['127.0.0.1', 80], NI_NUMERICHOST | NI_NUMERICSERV)).toEqual(['127.0.0.1', '80']);
     expect(getnameinfo(['::1', 443], NI_NUMERICHOST | NI_NUMERICSERV)).toEqual(['::1', '443']);
     const ours = getnameinfo(['127.0.0.1', 80]);
-    expect(ours).toEqual(py(`print(json.dumps(socket.getnameinfo(('127.0.0.1', 80), 0)))`));
-    expect(getnameinfo(['127.0.0.1', 53], NI_NUMERICHOST | NI_DGRAM)[1]).toBe(py(`print(json.dumps(socket.getnameinfo(('127.0.0.1', 53), socket.NI_NUMERICHOST | socket.NI_DGRAM)[1]))`));
+    expect(ours).toEqual(await py(`print(json.dumps(socket.getnameinfo(('127.0.0.1', 80), 0)))`));
+    expect(getnameinfo(['127.0.0.1', 53], NI_NUMERICHOST | NI_DGRAM)[1]).toBe(await py(`print(json.dumps(socket.getnameinfo(('127.0.0.1', 53), socket.NI_NUMERICHOST | socket.NI_DGRAM)[1]))`));
   });
 
-  it('a scoped IPv6 address keeps its scope; the 4-tuple form is accepted (test_getnameinfo_ipv6_scopeid)', () => {
+  it('a scoped IPv6 address keeps its scope; the 4-tuple form is accepted (test_getnameinfo_ipv6_scopeid)', async () => {
     expect(getnameinfo(['fe80::1%lo', 80], NI_NUMERICHOST | NI_NUMERICSERV)).toEqual(['fe80::1%lo', '80']);
     expect(getnameinfo(['fe80::1', 80, 0, 1], NI_NUMERICHOST | NI_NUMERICSERV)).toEqual(['fe80::1%lo', '80']);
   });
 
-  it('a host name is not looked up (as Python); NI_NAMEREQD for an address without a name fails dns-shaped', () => {
+  it('a host name is not looked up (as Python); NI_NAMEREQD for an address without a name fails dns-shaped', async () => {
     expect((catchError(() => getnameinfo(['localhost', 80])) as NodeJS.ErrnoException).syscall).toBe('getnameinfo');
     const err = catchError(() => getnameinfo(['192.0.2.1', 80], NI_NAMEREQD)) as NodeJS.ErrnoException;
     expect(err.syscall).toBe('getnameinfo');
     expect(err.code).toMatch(/^(ENOTFOUND|EAI_AGAIN|EAI_FAIL)$/);
   });
 
-  it('bad input', () => {
+  it('bad input', async () => {
     const bad: Array<[() => unknown, string]> = [
       [() => getnameinfo('127.0.0.1' as unknown as [string, number]), 'TypeError'],
       [() => getnameinfo(['127.0.0.1'] as unknown as [string, number]), 'TypeError'],
@@ -120,5 +123,22 @@ describe('getnameinfo', () => {
       [() => getnameinfo(['127.0.0.1', 80], 1.5), 'TypeError'],
     ];
     for (const [fn, name] of bad) expect((catchError(fn) as Error).name, String(fn)).toBe(name);
+  });
+});
+
+describe('part 2 constants', () => {
+  it('every constant of the contract is exported with the value python3 has on this machine', async () => {
+    const io = (await import('../src/ts/index')) as unknown as Record<string, number>;
+    const names = [
+      'AF_UNSPEC', 'AI_PASSIVE', 'AI_CANONNAME', 'AI_NUMERICHOST', 'AI_NUMERICSERV', 'AI_ADDRCONFIG', 'NI_NUMERICHOST',
+      'NI_NUMERICSERV', 'NI_NAMEREQD', 'NI_DGRAM', 'MSG_PEEK', 'MSG_DONTWAIT', 'MSG_WAITALL', 'MSG_OOB', 'MSG_TRUNC',
+      'MSG_CTRUNC', 'MSG_NOSIGNAL', 'MSG_CMSG_CLOEXEC', 'SCM_RIGHTS', 'SCM_CREDENTIALS', 'SO_PEERCRED', 'SO_PASSCRED',
+      'SO_BROADCAST', 'SO_RCVTIMEO', 'SO_SNDTIMEO', 'SOMAXCONN', 'SOCK_SEQPACKET', 'SOCK_RAW', 'TCP_KEEPIDLE',
+      'TCP_KEEPINTVL', 'TCP_KEEPCNT', 'IPPROTO_IP', 'IPPROTO_UDP', 'IP_TTL', 'IP_MULTICAST_TTL', 'IP_MULTICAST_LOOP',
+      'IP_MULTICAST_IF', 'IP_ADD_MEMBERSHIP', 'IP_DROP_MEMBERSHIP', 'IPV6_JOIN_GROUP', 'IPV6_LEAVE_GROUP',
+      'IPV6_MULTICAST_HOPS',
+    ];
+    const theirs = await py(`print(json.dumps({n: int(getattr(socket, n)) for n in ${JSON.stringify(names)}}))`);
+    expect(Object.fromEntries(names.map((n) => [n, io[n]]))).toEqual(theirs);
   });
 });

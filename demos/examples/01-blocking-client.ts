@@ -8,12 +8,13 @@
 //       and prints what comes back
 //   node dist/examples/01-blocking-client.js --http host port [path]
 //       a blocking HTTP/1.1 GET: prints the raw response
-import { AF_INET, AF_INET6, Socket } from 'iomux';
+import { createConnection, type Socket } from 'iomux';
 
+// Python's socket.create_connection: resolves host (names, IPv4 or IPv6
+// literals) and tries each address in turn until one connects; blocks until
+// then, or throws the last error (e.g. `connect ECONNREFUSED 127.0.0.1:8801`).
 function openConnection(host: string, port: number): Socket {
-  const sock = new Socket(host.includes(':') ? AF_INET6 : AF_INET);
-  sock.connect([host, port]); // blocks until connected (or throws ECONNREFUSED...)
-  return sock;
+  return createConnection([host, port], { timeoutMs: 10_000 });
 }
 
 function echoOnce(host: string, port: number, message: string): void {

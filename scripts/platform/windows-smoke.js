@@ -175,6 +175,49 @@ check('selector errors have the contract codes', () => {
   b.close();
 });
 
+check('sockets part 2: resolver, createServer/createConnection, timeouts, flags, dup/detach, errors naming addresses', () => {
+  assert.deepEqual(io.getaddrinfo('127.0.0.1', 80, { type: io.SOCK_STREAM })[0].address, ['127.0.0.1', 80]);
+  assert.deepEqual(io.getnameinfo(['127.0.0.1', 80], io.NI_NUMERICHOST | io.NI_NUMERICSERV), ['127.0.0.1', '80']);
+  assert.throws(() => io.getaddrinfo('x', 80, { flags: io.AI_NUMERICHOST }), { syscall: 'getaddrinfo', hostname: 'x' });
+  const srv = io.createServer(['127.0.0.1', 0]);
+  const port = srv.getsockname()[1];
+  const c = io.createConnection(['127.0.0.1', port], { timeoutMs: 2000 });
+  assert.equal(c.getTimeout(), 2000);
+  const [conn] = srv.accept();
+  c.sendAll(Buffer.from('peek'));
+  assert.equal(conn.recv(4, io.MSG_PEEK).toString(), 'peek');
+  const into = Buffer.alloc(8);
+  assert.equal(conn.recvFromInto(into, 0, 4)[0], 4);
+  conn.setTimeout(50);
+  assert.throws(() => conn.recv(10), { code: 'ETIMEDOUT', syscall: 'recv' });
+  const d = c.dup();
+  assert.notEqual(d.fileno(), c.fileno());
+  c.close();
+  d.sendAll(Buffer.from('dup'));
+  conn.setTimeout(2000);
+  assert.equal(conn.recv(3).toString(), 'dup');
+  const fd = d.detach();
+  assert.equal(d.closed, true);
+  io.Socket.fromFd(fd).close();
+  // What Winsock lacks: sendmsg/recvmsg with ancillary data and fd passing.
+  assert.throws(() => conn.sendMsg([Buffer.from('x')]), { code: 'ENOSYS' });
+  assert.throws(() => io.sendFds(conn, [Buffer.from('x')], [1]), { code: 'ENOSYS' });
+  assert.throws(() => new io.Socket().connect(['::1', 1]), { code: 'EAFNOSUPPORT' });
+  srv.close();
+  const refused = new io.Socket();
+  const err = assert.throws(() => refused.connect(['127.0.0.1', port]), (e) => {
+    assert.equal(e.code, 'ECONNREFUSED');
+    assert.ok(e.message.includes(`connect ECONNREFUSED 127.0.0.1:${port}`), e.message);
+    assert.equal(e.port, port);
+    return true;
+  });
+  void err;
+  refused.close();
+  conn.close();
+  assert.throws(() => io.select([-1], [], [], 0), { code: 'ERR_OUT_OF_RANGE' });
+  assert.throws(() => new io.Socket().send('x'), { code: 'ERR_INVALID_ARG_TYPE' });
+});
+
 check('bad input: TypeError / RangeError, never a crash', () => {
   assert.throws(() => io.select(['3'], [], [], 0), TypeError);
   assert.throws(() => io.select([-1], [], [], 0), RangeError);

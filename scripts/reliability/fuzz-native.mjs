@@ -287,9 +287,32 @@ const RAW = {
   pipe: () => [],
   systemError: () => [chance(0.7) ? pick([1, 9, 104, 99999, 0, -1, 2 ** 31]) : value(), chance(0.8) ? 'recv' : value()],
   close: () => [fd_()],
+  // Sockets, part 2.
+  recvFromInto: () => [fd_(), bytesArg(), chance(0.5) ? undefined : number(), chance(0.5) ? undefined : number(), chance(0.5) ? undefined : flags()],
+  sendMsg: () => [fd_(), chance(0.8) ? Array.from({ length: int(4) }, bytesArg) : value(),
+    chance(0.7) ? Array.from({ length: int(3) }, ancItem) : value(), chance(0.5) ? undefined : flags(), family(), chance(0.5) ? undefined : address()],
+  recvMsg: () => [fd_(), chance(0.9) ? pick([0, 1, 100, 65536]) : value(), chance(0.8) ? pick([0, 1, 16, 24, 4096, -1, 2 ** 21]) : value(), chance(0.5) ? undefined : flags()],
+  cmsgLen: () => [chance(0.8) ? pick([0, 4, 4000, -1, 2 ** 31]) : value()],
+  cmsgSpace: () => [chance(0.8) ? pick([0, 4, 4000, -1, 2 ** 31]) : value()],
+  dup: () => [fd_()],
+  waitFd: () => [fd_(), chance(0.8) ? pick([true, false]) : value(), pick([0, 1, -1, 0.5])],
+  getaddrinfo: () => [pick(['127.0.0.1', '::1', 'fe80::1%lo', null, '', '1.2.3.4.5', value()]), pick([0, 80, 'http', null, 70000, -1, value()]),
+    chance(0.5) ? undefined : pick([0, SC.AF_INET, SC.AF_INET6, 9999, value()]), chance(0.5) ? undefined : pick([0, SC.SOCK_STREAM, SC.SOCK_DGRAM, value()]),
+    undefined, SC.AI_NUMERICHOST | (chance(0.5) ? SC.AI_NUMERICSERV : 0)],
+  getnameinfo: () => [chance(0.8) ? [pick(['127.0.0.1', '::1', 'fe80::1%lo', 'x', '']), pick([0, 80, 70000, -1, value()]), ...(chance(0.3) ? [int(4), int(4)] : [])] : value(),
+    SC.NI_NUMERICHOST | SC.NI_NUMERICSERV],
 };
+function flags() {
+  return chance(0.8) ? pick([0, SC.MSG_PEEK, SC.MSG_DONTWAIT, SC.MSG_TRUNC, SC.MSG_DONTWAIT | SC.MSG_PEEK]) : value();
+}
+// An ancillary item for sendMsg: mostly SCM_RIGHTS carrying pooled fds (or closed ones).
+function ancItem() {
+  if (chance(0.2)) return value();
+  const fds = Array.from({ length: int(3) }, () => (chance(0.8) ? safeFd(fd_()) : pick(CLOSED)));
+  return [chance(0.9) ? SC.SOL_SOCKET : value(), chance(0.9) ? SC.SCM_RIGHTS : value(), chance(0.9) ? new Uint8Array(new Int32Array(fds).buffer) : bytesArg()];
+}
 // Positions that hold an fd / a family / a type / an address, per function.
-const FD_POS = { select: [], socket: [], socketpair: [], pipe: [], systemError: [] };
+const FD_POS = { select: [], socket: [], socketpair: [], pipe: [], systemError: [], cmsgLen: [], cmsgSpace: [], getaddrinfo: [], getnameinfo: [] };
 const FAMILY_POS = { socket: 0, socketpair: 0, bind: 1, connect: 1, sendTo: 2 };
 const TYPE_POS = { socket: 1, socketpair: 1 };
 const ADDR_POS = { bind: 2, connect: 2, sendTo: 3 };
@@ -307,6 +330,9 @@ function rawArgs(name) {
   if (name in FAMILY_POS && FAMILY_POS[name] < args.length) args[FAMILY_POS[name]] = safeFamily(args[FAMILY_POS[name]]);
   if (name in TYPE_POS && TYPE_POS[name] < args.length) args[TYPE_POS[name]] = safeType(args[TYPE_POS[name]]);
   if (name in ADDR_POS && ADDR_POS[name] < args.length) args[ADDR_POS[name]] = safeAddress(args[ADDR_POS[name]]);
+  if (name === 'waitFd') args[2] = pick([0, 1, -1, 0.5]); // never block
+  if (name === 'sendMsg' && args.length > 5 && args[5] !== undefined) args[5] = safeAddress(args[5]);
+  if (name === 'sendMsg' && args.length > 4) args[4] = safeFamily(args[4]);
   if (name === 'socket' && args.length > 2 && typeof args[2] === 'number' && ![0, 6, 17, 9999, -1].includes(args[2])) args[2] = 0;
   if (name === 'select' && args.length > 3) args[3] = timeout();
   if (name === 'select' && args.length < 4) args.length = 4, (args[3] = 0);
@@ -320,6 +346,14 @@ function afterRaw(name, args, ret) {
   if (name === 'socket' && typeof ret === 'number') adoptFd(ret);
   if ((name === 'socketpair' || name === 'pipe') && Array.isArray(ret)) ret.forEach(adoptFd);
   if (name === 'accept' && Array.isArray(ret)) adoptFd(ret[0]);
+  if (name === 'dup' && typeof ret === 'number') adoptFd(ret);
+  // Fds received through SCM_RIGHTS are new too: into the pool (and so closed at the end).
+  if (name === 'recvMsg' && Array.isArray(ret) && Array.isArray(ret[1])) {
+    for (const [level, type, data] of ret[1]) {
+      if (level !== SC.SOL_SOCKET || type !== SC.SCM_RIGHTS) continue;
+      for (let i = 0; i + 4 <= data.length; i += 4) adoptFd(data.readInt32LE(i));
+    }
+  }
   if (name === 'close') pool.delete(args[0]);
   if (name === 'setBlocking' && pool.has(args[0])) {
     try {

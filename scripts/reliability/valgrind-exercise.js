@@ -385,6 +385,68 @@ async function inWorker() {
   process.exit(0);
 }
 
+// Sockets, part 2: every new native function, on success and error paths.
+function socketsPart2() {
+  const [a, b] = ok(() => io.socketpair());
+  const [r, w] = ok(() => io.pipe());
+  const fdBytes = new Uint8Array(new Int32Array([r, w]).buffer);
+  assert.equal(ok(() => a.sendMsg([Buffer.from('ab'), Buffer.from('c')], [[C.SOL_SOCKET, C.SCM_RIGHTS, fdBytes]])), 3);
+  const [data, anc, flags] = ok(() => b.recvMsg(10, native.cmsgSpace(8)));
+  assert.equal(data.toString(), 'abc');
+  assert.equal(flags, 0);
+  for (let i = 0; i < anc[0][2].length; i += 4) ok(() => io.close(anc[0][2].readInt32LE(i)));
+  ok(() => a.sendMsg([Buffer.from('x')], [[C.SOL_SOCKET, C.SCM_RIGHTS, new Uint8Array(new Int32Array([r, w, r]).buffer)]]));
+  const cut = ok(() => b.recvMsg(1, native.cmsgLen(4)));
+  assert.ok(cut[2] & C.MSG_CTRUNC);
+  for (const [, , d] of cut[1]) for (let i = 0; i + 4 <= d.length; i += 4) ok(() => io.close(d.readInt32LE(i)));
+  ok(() => io.sendFds(a, [Buffer.from('f')], [r]));
+  const [, got] = ok(() => io.recvFds(b, 1, 4));
+  got.forEach((fd) => ok(() => io.close(fd)));
+  fails(() => io.sendFds(a, [Buffer.from('x')], new Array(10000).fill(r)), Error, 'EINVAL');
+  fails(() => a.sendMsg([Buffer.from('x')], [[C.SOL_SOCKET, C.SCM_RIGHTS, Buffer.alloc(2 << 20)]]), RangeError);
+  fails(() => a.sendMsg(new Array(2000).fill(Buffer.from('x'))), RangeError);
+  fails(() => native.recvMsg(BIG_CLOSED, 1, 16), Error, 'EBADF');
+  // A buffers array whose getter detaches an earlier buffer: pointers are taken after every getter ran.
+  const victim = new Uint8Array(new ArrayBuffer(64));
+  const list = [victim];
+  Object.defineProperty(list, 1, { get() { structuredClone(victim.buffer, { transfer: [victim.buffer] }); return Buffer.from('y'); } });
+  ok(() => a.sendMsg(list));
+  ok(() => b.recv(100));
+  // Flags, recvFromInto, raw options, dup/detach, waitFd.
+  a.send(Buffer.from('peek'));
+  assert.equal(ok(() => b.recv(4, C.MSG_PEEK)).toString(), 'peek');
+  const into = Buffer.alloc(8);
+  assert.deepEqual(ok(() => b.recvFromInto(into, 2, 4)), [4, null]);
+  assert.equal(ok(() => b.recv(4, C.MSG_DONTWAIT)), null);
+  assert.equal(ok(() => a.getsockopt(C.SOL_SOCKET, C.SO_PEERCRED, 12)).readInt32LE(0), process.pid);
+  fails(() => a.getsockopt(C.SOL_SOCKET, C.SO_TYPE, 2000), RangeError);
+  const u = ok(() => new io.Socket(io.AF_INET, io.SOCK_DGRAM));
+  ok(() => u.setsockopt(C.IPPROTO_IP, C.IP_ADD_MEMBERSHIP, Buffer.from([239, 1, 2, 3, 127, 0, 0, 1])));
+  fails(() => u.setsockopt(C.IPPROTO_IP, C.IP_ADD_MEMBERSHIP, Buffer.alloc(1)), Error, 'EINVAL');
+  const d = ok(() => a.dup());
+  ok(() => io.close(d.detach()));
+  assert.equal(ok(() => native.waitFd(b.fileno(), false, 1)), false);
+  assert.equal(ok(() => native.waitFd(a.fileno(), true, 1)), true);
+  fails(() => native.waitFd(BIG_CLOSED, false, 0), Error, 'EBADF');
+  u.setTimeout(5);
+  fails(() => u.recv(10), Error, 'ETIMEDOUT');
+  // Resolver, scope ids, address-naming errors.
+  assert.ok(ok(() => io.getaddrinfo('127.0.0.1', 80)).length > 0);
+  assert.deepEqual(ok(() => io.getaddrinfo('fe80::1%lo', 80, { flags: C.AI_NUMERICHOST }))[0].address, ['fe80::1%lo', 80]);
+  fails(() => io.getaddrinfo('x', 80, { flags: C.AI_NUMERICHOST }), Error, 'ENOTFOUND');
+  assert.deepEqual(ok(() => io.getnameinfo(['fe80::1', 80, 0, 1], C.NI_NUMERICHOST | C.NI_NUMERICSERV)), ['fe80::1%lo', '80']);
+  fails(() => io.getnameinfo(['::1', 80, -1, 0]), RangeError);
+  const e = fails(() => new io.Socket().connect(['::1', 1]), Error, 'EAFNOSUPPORT');
+  assert.equal(e.address, '::1');
+  const srv = ok(() => io.createServer(['127.0.0.1', 0]));
+  const c = ok(() => io.createConnection(['127.0.0.1', srv.getsockname()[1]], { timeoutMs: 1000 }));
+  ok(() => native.connectError(c.fileno(), io.AF_INET, ['127.0.0.1', 1]));
+  ok(() => native.systemError(111, 'connect', io.AF_INET, ['127.0.0.1', 1]));
+  for (const s of [a, b, u, srv, c]) ok(() => s.close());
+  ok(() => io.close(r));
+  ok(() => io.close(w));
+}
+
 async function main() {
   if (!isMainThread) return inWorker();
   const rounds = Number(process.argv[2] ?? 1);
@@ -392,6 +454,7 @@ async function main() {
   for (let i = 0; i < rounds; i++) {
     lowLevel();
     sockets();
+    socketsPart2();
     await selectors();
     await worker();
   }

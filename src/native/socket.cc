@@ -617,12 +617,152 @@ void InitSocket(Napi::Env env, Napi::Object exports, Instance*) {
   // Part 2: -1 where the platform has no such constant.
 #define O(name) c.Set(#name, Napi::Number::New(env, double(name)));
 #define N(name) c.Set(#name, Napi::Number::New(env, -1));
-  O(AF_UNSPEC) O(AI_PASSIVE) O(AI_CANONNAME) O(AI_NUMERICHOST) O(AI_NUMERICSERV) O(AI_ADDRCONFIG)
-  O(NI_NUMERICHOST) O(NI_NUMERICSERV) O(NI_NAMEREQD) O(NI_DGRAM) O(MSG_PEEK) O(MSG_OOB) O(MSG_TRUNC)
-  O(MSG_CTRUNC) O(MSG_WAITALL) O(SO_BROADCAST) O(SO_RCVTIMEO) O(SO_SNDTIMEO) O(SOMAXCONN) O(SOCK_SEQPACKET)
-  O(SOCK_RAW) O(IPPROTO_IP) O(IPPROTO_UDP) O(IP_TTL) O(IP_MULTICAST_TTL) O(IP_MULTICAST_LOOP) O(IP_ADD_MEMBERSHIP)
-  O(IP_DROP_MEMBERSHIP) O(IPV6_JOIN_GROUP) O(IPV6_LEAVE_GROUP) O(IPV6_MULTICAST_HOPS) O(IP_MULTICAST_IF)
-  O(INADDR_ANY) O(INADDR_LOOPBACK)
+  O(AF_UNSPEC) O(SOCK_SEQPACKET) O(SOCK_RAW) O(IPPROTO_IP) O(IPPROTO_UDP)
+#ifdef AI_PASSIVE
+  O(AI_PASSIVE)
+#else
+  N(AI_PASSIVE)
+#endif
+#ifdef AI_CANONNAME
+  O(AI_CANONNAME)
+#else
+  N(AI_CANONNAME)
+#endif
+#ifdef AI_NUMERICHOST
+  O(AI_NUMERICHOST)
+#else
+  N(AI_NUMERICHOST)
+#endif
+#ifdef AI_NUMERICSERV
+  O(AI_NUMERICSERV)
+#else
+  N(AI_NUMERICSERV)
+#endif
+#ifdef AI_ADDRCONFIG
+  O(AI_ADDRCONFIG)
+#else
+  N(AI_ADDRCONFIG)
+#endif
+#ifdef NI_NUMERICHOST
+  O(NI_NUMERICHOST)
+#else
+  N(NI_NUMERICHOST)
+#endif
+#ifdef NI_NUMERICSERV
+  O(NI_NUMERICSERV)
+#else
+  N(NI_NUMERICSERV)
+#endif
+#ifdef NI_NAMEREQD
+  O(NI_NAMEREQD)
+#else
+  N(NI_NAMEREQD)
+#endif
+#ifdef NI_DGRAM
+  O(NI_DGRAM)
+#else
+  N(NI_DGRAM)
+#endif
+#ifdef MSG_PEEK
+  O(MSG_PEEK)
+#else
+  N(MSG_PEEK)
+#endif
+#ifdef MSG_OOB
+  O(MSG_OOB)
+#else
+  N(MSG_OOB)
+#endif
+#ifdef MSG_TRUNC
+  O(MSG_TRUNC)
+#else
+  N(MSG_TRUNC)
+#endif
+#ifdef MSG_CTRUNC
+  O(MSG_CTRUNC)
+#else
+  N(MSG_CTRUNC)
+#endif
+#ifdef MSG_WAITALL
+  O(MSG_WAITALL)
+#else
+  N(MSG_WAITALL)
+#endif
+#ifdef SO_BROADCAST
+  O(SO_BROADCAST)
+#else
+  N(SO_BROADCAST)
+#endif
+#ifdef SO_RCVTIMEO
+  O(SO_RCVTIMEO)
+#else
+  N(SO_RCVTIMEO)
+#endif
+#ifdef SO_SNDTIMEO
+  O(SO_SNDTIMEO)
+#else
+  N(SO_SNDTIMEO)
+#endif
+#ifdef SOMAXCONN
+  O(SOMAXCONN)
+#else
+  N(SOMAXCONN)
+#endif
+#ifdef IP_TTL
+  O(IP_TTL)
+#else
+  N(IP_TTL)
+#endif
+#ifdef IP_MULTICAST_TTL
+  O(IP_MULTICAST_TTL)
+#else
+  N(IP_MULTICAST_TTL)
+#endif
+#ifdef IP_MULTICAST_LOOP
+  O(IP_MULTICAST_LOOP)
+#else
+  N(IP_MULTICAST_LOOP)
+#endif
+#ifdef IP_ADD_MEMBERSHIP
+  O(IP_ADD_MEMBERSHIP)
+#else
+  N(IP_ADD_MEMBERSHIP)
+#endif
+#ifdef IP_DROP_MEMBERSHIP
+  O(IP_DROP_MEMBERSHIP)
+#else
+  N(IP_DROP_MEMBERSHIP)
+#endif
+#ifdef IPV6_JOIN_GROUP
+  O(IPV6_JOIN_GROUP)
+#else
+  N(IPV6_JOIN_GROUP)
+#endif
+#ifdef IPV6_LEAVE_GROUP
+  O(IPV6_LEAVE_GROUP)
+#else
+  N(IPV6_LEAVE_GROUP)
+#endif
+#ifdef IPV6_MULTICAST_HOPS
+  O(IPV6_MULTICAST_HOPS)
+#else
+  N(IPV6_MULTICAST_HOPS)
+#endif
+#ifdef IP_MULTICAST_IF
+  O(IP_MULTICAST_IF)
+#else
+  N(IP_MULTICAST_IF)
+#endif
+#ifdef INADDR_ANY
+  O(INADDR_ANY)
+#else
+  N(INADDR_ANY)
+#endif
+#ifdef INADDR_LOOPBACK
+  O(INADDR_LOOPBACK)
+#else
+  N(INADDR_LOOPBACK)
+#endif
 #ifdef MSG_DONTWAIT
   O(MSG_DONTWAIT)
 #else

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 export type Timeout = number | null | undefined;
 
 /** Native interest set shared by the selectors and Poll/Epoll. */
+/** @internal */
 export interface NativeSet {
   add(fd: number, mask?: number): void;
   modify(fd: number, mask: number): void;
@@ -27,18 +28,23 @@ export interface NativeSet {
   close(): void;
 }
 
+/** @internal */
 export type AsyncCallback = (seq: number, count: number, error?: Error) => void;
 
+/** @internal */
 export interface NativeEpoll extends NativeSet {
   fileno(): number;
 }
 
+/** @internal */
 export interface NativeUring extends NativeEpoll {
   info(): { multishot: boolean };
 }
 
+/** @internal */
 export type NativeAddress = [string, number] | string;
 
+/** @internal */
 export interface Binding {
   FD_SETSIZE: number;
   HAVE_EPOLL: boolean;
@@ -102,4 +108,5 @@ const root = fs.existsSync(path.join(__dirname, '..', 'package.json')) ? path.jo
 // inherit it, so they load that build too.
 const override = process.env.IOMUX_ADDON_PATH;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
+/** @internal */
 export const native = (override ? require(override) : nodeGypBuild(root)) as Binding;

@@ -26,7 +26,7 @@ export type {
 export type { ArgTypeError, ArgRangeError } from './argerrors';
 export type { SystemErrorCode } from './errors';
 export { EVENT_READ, EVENT_WRITE, BaseSelector } from './selectors/base';
-export type { SelectorKey, Backend, Ready } from './selectors/base';
+export type { SelectorKey, Backend, Ready, DataArg } from './selectors/base';
 export type { Timeout } from './binding';
 export { SelectSelector } from './selectors/select';
 export { PollSelector } from './selectors/poll';
@@ -35,6 +35,7 @@ export { KqueueSelector } from './selectors/kqueue';
 export { UringSelector } from './selectors/uring';
 export type { UringSelectorOptions } from './selectors/uring';
 export { DefaultSelector } from './selectors/default';
+export type { DefaultSelectorConstructor } from './selectors/default';
 export { AbortError } from './errors';
 export type { IomuxError, IomuxErrorCode } from './errors';
 export type { FileLike, HasFileno } from './filelike';

@@ -4,6 +4,7 @@ import type { NativeSet } from './binding';
 
 const MIN_PAIRS = 64;
 
+/** @internal */
 export class ResultsBuffer {
   array = new Int32Array(2 * MIN_PAIRS);
 
