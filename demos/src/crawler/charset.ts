@@ -3,6 +3,7 @@
 // bytes) and, for links, the query encoding a browser uses: WHATWG URL
 // percent-encodes the path as UTF-8 but the query of a link in a legacy-encoded
 // page in that page's encoding ("encoding override").
+import { isUtf8 } from 'node:buffer';
 import { Parser } from 'htmlparser2';
 
 const PRESCAN_BYTES = 1024;
@@ -32,6 +33,9 @@ export function contentTypeCharset(ct: string | undefined): string | undefined {
 
 // The prescan reads only ASCII-compatible bytes: latin1 keeps each byte one char.
 function metaEncoding(b: Buffer): string | undefined {
+  const head = b.toString('latin1', 0, Math.min(b.length, PRESCAN_BYTES));
+  // Most pages of a crawl need no second parse: no "<meta" at all, no declaration.
+  if (!/<meta/i.test(head)) return undefined;
   let found: string | undefined;
   const parser = new Parser(
     {
@@ -44,7 +48,7 @@ function metaEncoding(b: Buffer): string | undefined {
     },
     { decodeEntities: true, lowerCaseTags: true, lowerCaseAttributeNames: true },
   );
-  parser.write(b.toString('latin1', 0, Math.min(b.length, PRESCAN_BYTES)));
+  parser.write(head);
   // A meta charset of UTF-16 means UTF-8 (the page could not have been read as ASCII otherwise).
   if (found === 'utf-16le' || found === 'utf-16be') return 'utf-8';
   // x-user-defined from a meta becomes windows-1252 (HTML spec).
@@ -60,12 +64,7 @@ function metaEncoding(b: Buffer): string | undefined {
 export function htmlEncoding(contentType: string | undefined, body: Buffer): string {
   const found = bomEncoding(body) ?? contentTypeCharset(contentType) ?? metaEncoding(body);
   if (found && found !== 'replacement') return found;
-  try {
-    new TextDecoder('utf-8', { fatal: true }).decode(body);
-    return 'utf-8';
-  } catch {
-    return 'windows-1252';
-  }
+  return isUtf8(body) ? 'utf-8' : 'windows-1252';
 }
 
 /** CSS: BOM, Content-Type charset, @charset, else UTF-8. */
