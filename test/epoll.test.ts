@@ -23,6 +23,7 @@ import {
 } from '../src/ts/index';
 import { FdBag, isOpen, readFd, timed, writeFd } from './fixtures/lowlevel';
 import { TIME_SCALE } from './time-scale';
+import { LINUX } from './platform';
 
 const root = path.resolve(__dirname, '..');
 const bag = new FdBag();
@@ -50,7 +51,7 @@ function catchErr(fn: () => unknown): Error & { code?: string; errno?: number; s
   throw new Error('expected a throw');
 }
 
-describe('Epoll constants', () => {
+describe.skipIf(!LINUX)('Epoll constants (epoll is Linux-only)', () => {
   it('are unsigned Linux values', () => {
     expect({ EPOLLIN, EPOLLPRI, EPOLLOUT, EPOLLERR, EPOLLHUP, EPOLLRDHUP, EPOLLEXCLUSIVE, EPOLLONESHOT, EPOLLET }).toEqual({
       EPOLLIN: 0x1,
@@ -66,7 +67,7 @@ describe('Epoll constants', () => {
   });
 });
 
-describe('Epoll lifecycle', () => {
+describe.skipIf(!LINUX)('Epoll lifecycle (epoll is Linux-only)', () => {
   it('fileno() is an open, close-on-exec epoll fd; close() closes it', () => {
     const e = new Epoll();
     const fd = e.fileno();
@@ -157,7 +158,7 @@ describe('Epoll lifecycle', () => {
   });
 });
 
-describe('Epoll registration', () => {
+describe.skipIf(!LINUX)('Epoll registration (epoll is Linux-only)', () => {
   it('registers EPOLLIN | EPOLLPRI | EPOLLOUT by default', () => {
     const [a, b] = pair();
     const e = ep();
@@ -280,7 +281,7 @@ describe('Epoll registration', () => {
   });
 });
 
-describe('Epoll triggering', () => {
+describe.skipIf(!LINUX)('Epoll triggering (epoll is Linux-only)', () => {
   it('level-triggered: reported on every poll while data is there', () => {
     const [r, w] = bag.add(...pipe());
     const e = ep();
@@ -344,7 +345,7 @@ describe('Epoll triggering', () => {
   });
 });
 
-describe('Epoll.poll maxevents', () => {
+describe.skipIf(!LINUX)('Epoll.poll maxevents (epoll is Linux-only)', () => {
   function fiveReady(e: Epoll, extra = 0): number[] {
     const reads: number[] = [];
     for (let i = 0; i < 5; i++) {
@@ -390,7 +391,7 @@ describe('Epoll.poll maxevents', () => {
   });
 });
 
-describe('Epoll.poll timeouts', () => {
+describe.skipIf(!LINUX)('Epoll.poll timeouts (epoll is Linux-only)', () => {
   it('0 and negative timeouts return at once', () => {
     const [r] = bag.add(...pipe());
     const e = ep();
