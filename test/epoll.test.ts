@@ -23,7 +23,7 @@ import {
 } from '../src/ts/index';
 import { FdBag, isOpen, readFd, timed, writeFd } from './fixtures/lowlevel';
 import { TIME_SCALE } from './time-scale';
-import { LINUX } from './platform';
+import { LINUX, itPipes, itProcFs } from './platform';
 
 const root = path.resolve(__dirname, '..');
 const bag = new FdBag();
@@ -68,7 +68,7 @@ describe.skipIf(!LINUX)('Epoll constants (epoll is Linux-only)', () => {
 });
 
 describe.skipIf(!LINUX)('Epoll lifecycle (epoll is Linux-only)', () => {
-  it('fileno() is an open, close-on-exec epoll fd; close() closes it', () => {
+  itProcFs('fileno() is an open, close-on-exec epoll fd; close() closes it', () => {
     const e = new Epoll();
     const fd = e.fileno();
     expect(Number.isInteger(fd) && fd >= 0).toBe(true);
@@ -100,7 +100,7 @@ describe.skipIf(!LINUX)('Epoll lifecycle (epoll is Linux-only)', () => {
     }
   });
 
-  it('Symbol.dispose closes it', () => {
+  itProcFs('Symbol.dispose closes it', () => {
     let fd = -1;
     let seen: Epoll | undefined;
     {
@@ -117,7 +117,7 @@ describe.skipIf(!LINUX)('Epoll lifecycle (epoll is Linux-only)', () => {
     e2[Symbol.dispose]();
   });
 
-  it('fromFd() adopts an epoll fd: it sees the registrations and close() closes it', () => {
+  itPipes('fromFd() adopts an epoll fd: it sees the registrations and close() closes it', () => {
     // The fd is handed to a child as its fd 3 so that exactly one owner closes it.
     const e = ep();
     const [r, w] = bag.add(...pipe());
@@ -143,7 +143,7 @@ describe.skipIf(!LINUX)('Epoll lifecycle (epoll is Linux-only)', () => {
     expect(e.poll(0)).toEqual([[r, EPOLLIN]]);
   });
 
-  it('fromFd() of a closed fd is EBADF; of a bad value a TypeError/RangeError', () => {
+  itProcFs('fromFd() of a closed fd is EBADF; of a bad value a TypeError/RangeError', () => {
     const [r, w] = bag.add(...pipe());
     bag.close(r);
     bag.close(w);
@@ -201,7 +201,7 @@ describe.skipIf(!LINUX)('Epoll registration (epoll is Linux-only)', () => {
     expect(catchErr(() => e.unregister(a))).toMatchObject({ code: 'ENOENT' });
   });
 
-  it('unregister() of an fd that was already closed is ignored (EBADF)', () => {
+  itPipes('unregister() of an fd that was already closed is ignored (EBADF)', () => {
     const [r] = bag.add(...pipe());
     const e = ep();
     e.register(r, EPOLLIN);
@@ -211,7 +211,7 @@ describe.skipIf(!LINUX)('Epoll registration (epoll is Linux-only)', () => {
     expect(e.poll(0)).toEqual([]);
   });
 
-  it('register() of a closed fd is EBADF', () => {
+  itPipes('register() of a closed fd is EBADF', () => {
     // The epoll fd first, so that it cannot take the closed fd's number.
     const e = ep();
     const [r, w] = bag.add(...pipe());
@@ -282,7 +282,7 @@ describe.skipIf(!LINUX)('Epoll registration (epoll is Linux-only)', () => {
 });
 
 describe.skipIf(!LINUX)('Epoll triggering (epoll is Linux-only)', () => {
-  it('level-triggered: reported on every poll while data is there', () => {
+  itPipes('level-triggered: reported on every poll while data is there', () => {
     const [r, w] = bag.add(...pipe());
     const e = ep();
     e.register(r, EPOLLIN);
@@ -292,7 +292,7 @@ describe.skipIf(!LINUX)('Epoll triggering (epoll is Linux-only)', () => {
     expect(e.poll(0)).toEqual([]);
   });
 
-  it('edge-triggered (EPOLLET): reported once, again only when new data arrives', () => {
+  itPipes('edge-triggered (EPOLLET): reported once, again only when new data arrives', () => {
     const [r, w] = bag.add(...pipe());
     const e = ep();
     e.register(r, EPOLLIN | EPOLLET);
@@ -331,7 +331,7 @@ describe.skipIf(!LINUX)('Epoll triggering (epoll is Linux-only)', () => {
     expect(e.poll(0)).toEqual([[a.fileno(), EPOLLIN | EPOLLRDHUP]]);
   });
 
-  it('EPOLLHUP on a pipe read end without writers, EPOLLERR on a write end without readers', () => {
+  itPipes('EPOLLHUP on a pipe read end without writers, EPOLLERR on a write end without readers', () => {
     const [r1, w1] = bag.add(...pipe());
     const [r2, w2] = bag.add(...pipe());
     const e = ep();
@@ -392,7 +392,7 @@ describe.skipIf(!LINUX)('Epoll.poll maxevents (epoll is Linux-only)', () => {
 });
 
 describe.skipIf(!LINUX)('Epoll.poll timeouts (epoll is Linux-only)', () => {
-  it('0 and negative timeouts return at once', () => {
+  itPipes('0 and negative timeouts return at once', () => {
     const [r] = bag.add(...pipe());
     const e = ep();
     e.register(r, EPOLLIN);
@@ -424,7 +424,7 @@ describe.skipIf(!LINUX)('Epoll.poll timeouts (epoll is Linux-only)', () => {
     expect(ms).toBeLessThan(1000);
   });
 
-  it.each([null, undefined, Infinity])('%s blocks until a child process writes', async (t) => {
+  itPipes.each([null, undefined, Infinity])('%s blocks until a child process writes', async (t) => {
     const [r, w] = bag.add(...pipe());
     const e = ep();
     e.register(r, EPOLLIN);

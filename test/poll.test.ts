@@ -17,6 +17,7 @@ import {
   socketpair,
 } from '../src/ts/index';
 import { FdBag, readFd, timed, writeFd } from './fixtures/lowlevel';
+import { itPipes } from './platform';
 
 const bag = new FdBag();
 afterEach(() => bag.closeAll());
@@ -66,7 +67,7 @@ describe('Poll registration', () => {
     expect(p.poll(0)).toEqual([[a.fileno(), POLLIN | POLLOUT]]);
   });
 
-  it('modify() changes the mask of a registered fd', () => {
+  itPipes('modify() changes the mask of a registered fd', () => {
     const [r, w] = bag.add(...pipe());
     const p = new Poll();
     p.register(w, POLLIN);
@@ -119,7 +120,7 @@ describe('Poll registration', () => {
     expect(err!.message).toContain('ENOENT');
   });
 
-  it('handles many fds (the results buffer grows)', () => {
+  itPipes('handles many fds (the results buffer grows)', () => {
     const p = new Poll();
     const reads: number[] = [];
     for (let i = 0; i < 150; i++) {
@@ -152,7 +153,7 @@ describe('Poll registration', () => {
 });
 
 describe('Poll revents', () => {
-  it('POLLHUP on the read end of a pipe whose write end is closed', () => {
+  itPipes('POLLHUP on the read end of a pipe whose write end is closed', () => {
     const [r, w] = bag.add(...pipe());
     const p = new Poll();
     p.register(r, POLLIN);
@@ -163,7 +164,7 @@ describe('Poll revents', () => {
     expect(readFd(r)).toBe('');
   });
 
-  it('POLLIN and POLLHUP together while data is still buffered', () => {
+  itPipes('POLLIN and POLLHUP together while data is still buffered', () => {
     const [r, w] = bag.add(...pipe());
     writeFd(w, 'tail');
     bag.close(w);
@@ -172,7 +173,7 @@ describe('Poll revents', () => {
     expect(p.poll(0)).toEqual([[r, POLLIN | POLLHUP]]);
   });
 
-  it('POLLERR on the write end of a pipe whose read end is closed (reported even if not asked for)', () => {
+  itPipes('POLLERR on the write end of a pipe whose read end is closed (reported even if not asked for)', () => {
     const [r, w] = bag.add(...pipe());
     const p = new Poll();
     p.register(w, POLLIN);
@@ -182,7 +183,7 @@ describe('Poll revents', () => {
     expect(ev & POLLERR).toBe(POLLERR);
   });
 
-  it('POLLNVAL for a registered fd that was closed', () => {
+  itPipes('POLLNVAL for a registered fd that was closed', () => {
     const [a] = pair();
     const [r, w] = bag.add(...pipe());
     const p = new Poll();
@@ -219,7 +220,7 @@ describe('Poll revents', () => {
 });
 
 describe('Poll timeouts', () => {
-  it('0 and negative timeouts return at once', () => {
+  itPipes('0 and negative timeouts return at once', () => {
     const [r] = bag.add(...pipe());
     const p = new Poll();
     p.register(r, POLLIN);
@@ -230,7 +231,7 @@ describe('Poll timeouts', () => {
     }
   });
 
-  it('waits a positive timeout out, rounding fractions up', () => {
+  itPipes('waits a positive timeout out, rounding fractions up', () => {
     const [r] = bag.add(...pipe());
     const p = new Poll();
     p.register(r, POLLIN);
@@ -262,7 +263,7 @@ describe('Poll timeouts', () => {
     expect(ms).toBeGreaterThanOrEqual(60);
   });
 
-  it.each([null, undefined, Infinity])('%s blocks until a child process writes', async (t) => {
+  itPipes.each([null, undefined, Infinity])('%s blocks until a child process writes', async (t) => {
     const [r, w] = bag.add(...pipe());
     const p = new Poll();
     p.register(r, POLLIN);

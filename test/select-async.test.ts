@@ -10,6 +10,7 @@ import {
   SelectSelector, Socket, socketpair, type BaseSelector,
 } from '../src/ts/index';
 import { TIME_SCALE } from './time-scale';
+import { itPipes, itProcFs } from './platform';
 
 const root = path.resolve(__dirname, '..');
 const BACKENDS = [
@@ -291,7 +292,7 @@ describe.each(BACKENDS)('%s selectAsync', (name, Cls, clsName) => {
     await expect(p).rejects.toMatchObject({ code: 'ERR_IOMUX_CLOSED' });
   });
 
-  it('a pending wait keeps the process alive until it resolves', async () => {
+  itPipes('a pending wait keeps the process alive until it resolves', async () => {
     const res = await runChild(`
       const { spawn } = require('node:child_process');
       const [r, w] = io.pipe();
@@ -347,7 +348,7 @@ describe.each(BACKENDS)('%s selectAsync', (name, Cls, clsName) => {
     expect(res.ms).toBeLessThan(10000);
   });
 
-  it('a dropped selector that has used selectAsync() is collected and frees its fds', async () => {
+  itProcFs('a dropped selector that has used selectAsync() is collected and frees its fds', async () => {
     const res = await runChild(`
       const fs = require('node:fs');
       const fdCount = () => fs.readdirSync('/proc/self/fd').length;
@@ -410,7 +411,7 @@ describe.each(BACKENDS)('%s selectAsync', (name, Cls, clsName) => {
     expect(msgs[1]).toEqual({ exit: 0 });
   });
 
-  it('a worker terminated with a wait pending exits cleanly and leaves no fd behind', async () => {
+  itProcFs('a worker terminated with a wait pending exits cleanly and leaves no fd behind', async () => {
     const res = await runChild(`
       const fs = require('node:fs');
       const { Worker } = require('node:worker_threads');

@@ -4,6 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { itPipes, itProcFs } from './platform';
 
 const root = path.resolve(__dirname, '..');
 const BACKENDS = [
@@ -25,7 +26,7 @@ function runChild(script: string, opts: { shell?: string; timeout?: number } = {
 }
 
 describe.each(BACKENDS)('%s selector in a child process', (name, cls) => {
-  it('a signal during select(1000) neither shortens nor breaks the wait (EINTR is retried)', () => {
+  itPipes('a signal during select(1000) neither shortens nor breaks the wait (EINTR is retried)', () => {
     const res = runChild(`
       const { spawn } = require('node:child_process');
       let signals = 0;
@@ -105,7 +106,7 @@ describe.each(BACKENDS)('%s selector in a child process', (name, cls) => {
       expect(res.ready).toEqual([[true, 1]]);
     });
 
-    it('selectAsync works when the process already has more than FD_SETSIZE fds open', () => {
+    itPipes('selectAsync works when the process already has more than FD_SETSIZE fds open', () => {
       // The selector's own wake-up fds then get numbers select(2) cannot take.
       const res = runChild(`
         const [a, b] = io.socketpair();
@@ -142,7 +143,7 @@ describe.each(BACKENDS)('%s selector in a child process', (name, cls) => {
 });
 
 describe('fds the selectors create', () => {
-  it('are close-on-exec (epoll fd, select/poll wake-up pipes), with a wait pending', () => {
+  itProcFs('are close-on-exec (epoll fd, select/poll wake-up pipes), with a wait pending', () => {
     const res = runChild(`
       const fs = require('node:fs');
       const fds = () => new Set(fs.readdirSync('/proc/self/fd').map(Number));

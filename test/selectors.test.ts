@@ -13,6 +13,7 @@ import {
   type BaseSelector, type FileLike,
 } from '../src/ts/index';
 import { TIME_SCALE } from './time-scale';
+import { itPipes } from './platform';
 
 const BACKENDS = [
   ['select', SelectSelector],
@@ -216,7 +217,7 @@ describe.each(BACKENDS)('%s selector', (name, Cls) => {
   });
 
   describe('kernel refusals leave no key behind', () => {
-    it('a closed fd: EBADF', () => {
+    itPipes('a closed fd: EBADF', () => {
       const [r, w] = pipe();
       closeFd(r);
       closeFd(w);
@@ -262,7 +263,7 @@ describe.each(BACKENDS)('%s selector', (name, Cls) => {
   });
 
   describe('modify', () => {
-    it('with the same events only updates data, with no system call (works on a closed fd)', () => {
+    itPipes('with the same events only updates data, with no system call (works on a closed fd)', () => {
       const [r, w] = pipe();
       toClose.push(() => closeFd(w));
       const k1 = sel.register(r, EVENT_READ, 'one');
@@ -279,7 +280,7 @@ describe.each(BACKENDS)('%s selector', (name, Cls) => {
     });
 
     if (name === 'epoll') {
-      it('with other events on a closed fd: the kernel refuses (EBADF) and the key is dropped', () => {
+      itPipes('with other events on a closed fd: the kernel refuses (EBADF) and the key is dropped', () => {
         const [r, w] = pipe();
         toClose.push(() => closeFd(w));
         sel.register(r, EVENT_READ);
@@ -396,7 +397,7 @@ describe.each(BACKENDS)('%s selector', (name, Cls) => {
       }
     });
 
-    it('undefined, null and Infinity block until an event (another process writes later)', () => {
+    itPipes('undefined, null and Infinity block until an event (another process writes later)', () => {
       for (const t of [undefined, null, Infinity]) {
         const [r, w] = pipe();
         const key = sel.register(r, EVENT_READ);
@@ -416,7 +417,7 @@ describe.each(BACKENDS)('%s selector', (name, Cls) => {
   });
 
   describe('unregister', () => {
-    it('works after the fd was closed (by the object, whose fileno() is now -1, or by fd)', () => {
+    itPipes('works after the fd was closed (by the object, whose fileno() is now -1, or by fd)', () => {
       const [a, b] = pair();
       const fdA = a.fileno();
       const ka = sel.register(a, EVENT_READ, 'a');
