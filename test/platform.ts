@@ -23,3 +23,15 @@ export const itPipes = itUnless(WINDOWS, 'pipes: Windows select() takes sockets 
 export const itProcFs = itUnless(!LINUX, 'reads /proc/self: Linux-only');
 /** Tests that run sh or send POSIX signals. */
 export const itPosixProcess = itUnless(WINDOWS, 'sh and POSIX signals: not on Windows');
+
+/** Why a selector backend is missing on this platform ('' where it is there). */
+export function backendMissing(name: string): string {
+  if (name === 'epoll' && !LINUX) return 'epoll is Linux-only';
+  if (name === 'poll' && WINDOWS) return 'no poll(2) on Windows: Poll throws ENOSYS';
+  return '';
+}
+/** A describe() title with the reason appended where the backend is missing. */
+export function backendTitle(title: string, name: string): string {
+  const why = backendMissing(name);
+  return why ? `${title} (${why})` : title;
+}

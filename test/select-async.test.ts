@@ -10,7 +10,7 @@ import {
   SelectSelector, Socket, socketpair, type BaseSelector,
 } from '../src/ts/index';
 import { TIME_SCALE } from './time-scale';
-import { itPipes, itProcFs } from './platform';
+import { backendMissing, backendTitle, itPipes, itProcFs } from './platform';
 
 const root = path.resolve(__dirname, '..');
 const BACKENDS = [
@@ -37,7 +37,7 @@ function runChild(script: string, timeout = 20000, nodeArgs: string[] = []): Pro
   });
 }
 
-describe.each(BACKENDS)('%s selectAsync', (name, Cls, clsName) => {
+for (const [name, Cls, clsName] of BACKENDS) describe.skipIf(!!backendMissing(name))(backendTitle(`${name} selectAsync`, name), () => {
   let sel: BaseSelector<string>;
   const toClose: Array<() => void> = [];
 

@@ -4,7 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { itPipes, itProcFs } from './platform';
+import { backendMissing, backendTitle, itPipes, itProcFs } from './platform';
 
 const root = path.resolve(__dirname, '..');
 const BACKENDS = [
@@ -25,7 +25,7 @@ function runChild(script: string, opts: { shell?: string; timeout?: number } = {
   return JSON.parse(lines[lines.length - 1]) as Record<string, unknown>;
 }
 
-describe.each(BACKENDS)('%s selector in a child process', (name, cls) => {
+for (const [name, cls] of BACKENDS) describe.skipIf(!!backendMissing(name))(backendTitle(`${name} selector in a child process`, name), () => {
   itPipes('a signal during select(1000) neither shortens nor breaks the wait (EINTR is retried)', () => {
     const res = runChild(`
       const { spawn } = require('node:child_process');

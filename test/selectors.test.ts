@@ -13,7 +13,7 @@ import {
   type BaseSelector, type FileLike,
 } from '../src/ts/index';
 import { TIME_SCALE } from './time-scale';
-import { itPipes } from './platform';
+import { backendMissing, backendTitle, itPipes } from './platform';
 
 const BACKENDS = [
   ['select', SelectSelector],
@@ -38,7 +38,7 @@ function elapsed(fn: () => void): number {
   return performance.now() - t0;
 }
 
-describe.each(BACKENDS)('%s selector', (name, Cls) => {
+for (const [name, Cls] of BACKENDS) describe.skipIf(!!backendMissing(name))(backendTitle(`${name} selector`, name), () => {
   let sel: BaseSelector<string>;
   const toClose: Array<() => void> = [];
 
