@@ -47,9 +47,9 @@ function missingTools() {
 
 function howToInstall() {
   switch (process.platform) {
-    case 'linux': return fs.existsSync('/etc/alpine-release') ? 'apk add build-base python3' : 'apt-get install g++ make python3 (Debian, Ubuntu, Raspberry Pi OS), dnf install gcc-c++ make python3 (Fedora)';
-    case 'darwin': return 'xcode-select --install';
-    case 'win32': return 'Visual Studio Build Tools with "Desktop development with C++", and Python 3';
+    case 'linux': return fs.existsSync('/etc/alpine-release') ? 'Alpine: apk add build-base python3' : 'Debian, Ubuntu, Raspberry Pi OS: apt-get install g++ make python3; Fedora: dnf install gcc-c++ make python3';
+    case 'darwin': return 'macOS: xcode-select --install';
+    case 'win32': return 'Windows: Visual Studio Build Tools with "Desktop development with C++", and Python 3';
     default: return 'a C++17 compiler, make and python3 from your system\'s packages';
   }
 }
@@ -61,7 +61,7 @@ const missing = missingTools();
 if (missing.length > 0) {
   console.error(
     `iomux: ${why} (Node ${process.version}), and it cannot be built from source here: ` +
-      `${missing.join(', ')} not found. Install them (${howToInstall()}) and run npm install again. ` +
+      `${missing.join(', ')} not found. Install them (${howToInstall()}), then run npm install again. ` +
       'Prebuilt binaries exist for linux-x64, linux-arm64, linux-arm (armv7) and win32-x64.',
   );
   process.exit(1);

@@ -23,6 +23,7 @@ import {
 } from '../src/ts/index';
 import { FdBag, isOpen, readFd, timed, writeFd } from './fixtures/lowlevel';
 import { TIME_SCALE } from './time-scale';
+import { LINUX, itPipes, itProcFs } from './platform';
 
 const root = path.resolve(__dirname, '..');
 const bag = new FdBag();
@@ -50,7 +51,7 @@ function catchErr(fn: () => unknown): Error & { code?: string; errno?: number; s
   throw new Error('expected a throw');
 }
 
-describe('Epoll constants', () => {
+describe.skipIf(!LINUX)('Epoll constants (epoll is Linux-only)', () => {
   it('are unsigned Linux values', () => {
     expect({ EPOLLIN, EPOLLPRI, EPOLLOUT, EPOLLERR, EPOLLHUP, EPOLLRDHUP, EPOLLEXCLUSIVE, EPOLLONESHOT, EPOLLET }).toEqual({
       EPOLLIN: 0x1,
@@ -66,8 +67,8 @@ describe('Epoll constants', () => {
   });
 });
 
-describe('Epoll lifecycle', () => {
-  it('fileno() is an open, close-on-exec epoll fd; close() closes it', () => {
+describe.skipIf(!LINUX)('Epoll lifecycle (epoll is Linux-only)', () => {
+  itProcFs('fileno() is an open, close-on-exec epoll fd; close() closes it', () => {
     const e = new Epoll();
     const fd = e.fileno();
     expect(Number.isInteger(fd) && fd >= 0).toBe(true);
@@ -99,7 +100,7 @@ describe('Epoll lifecycle', () => {
     }
   });
 
-  it('Symbol.dispose closes it', () => {
+  itProcFs('Symbol.dispose closes it', () => {
     let fd = -1;
     let seen: Epoll | undefined;
     {
@@ -116,7 +117,7 @@ describe('Epoll lifecycle', () => {
     e2[Symbol.dispose]();
   });
 
-  it('fromFd() adopts an epoll fd: it sees the registrations and close() closes it', () => {
+  itPipes('fromFd() adopts an epoll fd: it sees the registrations and close() closes it', () => {
     // The fd is handed to a child as its fd 3 so that exactly one owner closes it.
     const e = ep();
     const [r, w] = bag.add(...pipe());
@@ -142,7 +143,7 @@ describe('Epoll lifecycle', () => {
     expect(e.poll(0)).toEqual([[r, EPOLLIN]]);
   });
 
-  it('fromFd() of a closed fd is EBADF; of a bad value a TypeError/RangeError', () => {
+  itProcFs('fromFd() of a closed fd is EBADF; of a bad value a TypeError/RangeError', () => {
     const [r, w] = bag.add(...pipe());
     bag.close(r);
     bag.close(w);
@@ -157,7 +158,7 @@ describe('Epoll lifecycle', () => {
   });
 });
 
-describe('Epoll registration', () => {
+describe.skipIf(!LINUX)('Epoll registration (epoll is Linux-only)', () => {
   it('registers EPOLLIN | EPOLLPRI | EPOLLOUT by default', () => {
     const [a, b] = pair();
     const e = ep();
@@ -200,7 +201,7 @@ describe('Epoll registration', () => {
     expect(catchErr(() => e.unregister(a))).toMatchObject({ code: 'ENOENT' });
   });
 
-  it('unregister() of an fd that was already closed is ignored (EBADF)', () => {
+  itPipes('unregister() of an fd that was already closed is ignored (EBADF)', () => {
     const [r] = bag.add(...pipe());
     const e = ep();
     e.register(r, EPOLLIN);
@@ -210,7 +211,7 @@ describe('Epoll registration', () => {
     expect(e.poll(0)).toEqual([]);
   });
 
-  it('register() of a closed fd is EBADF', () => {
+  itPipes('register() of a closed fd is EBADF', () => {
     // The epoll fd first, so that it cannot take the closed fd's number.
     const e = ep();
     const [r, w] = bag.add(...pipe());
@@ -280,8 +281,8 @@ describe('Epoll registration', () => {
   });
 });
 
-describe('Epoll triggering', () => {
-  it('level-triggered: reported on every poll while data is there', () => {
+describe.skipIf(!LINUX)('Epoll triggering (epoll is Linux-only)', () => {
+  itPipes('level-triggered: reported on every poll while data is there', () => {
     const [r, w] = bag.add(...pipe());
     const e = ep();
     e.register(r, EPOLLIN);
@@ -291,7 +292,7 @@ describe('Epoll triggering', () => {
     expect(e.poll(0)).toEqual([]);
   });
 
-  it('edge-triggered (EPOLLET): reported once, again only when new data arrives', () => {
+  itPipes('edge-triggered (EPOLLET): reported once, again only when new data arrives', () => {
     const [r, w] = bag.add(...pipe());
     const e = ep();
     e.register(r, EPOLLIN | EPOLLET);
@@ -330,7 +331,7 @@ describe('Epoll triggering', () => {
     expect(e.poll(0)).toEqual([[a.fileno(), EPOLLIN | EPOLLRDHUP]]);
   });
 
-  it('EPOLLHUP on a pipe read end without writers, EPOLLERR on a write end without readers', () => {
+  itPipes('EPOLLHUP on a pipe read end without writers, EPOLLERR on a write end without readers', () => {
     const [r1, w1] = bag.add(...pipe());
     const [r2, w2] = bag.add(...pipe());
     const e = ep();
@@ -344,7 +345,7 @@ describe('Epoll triggering', () => {
   });
 });
 
-describe('Epoll.poll maxevents', () => {
+describe.skipIf(!LINUX)('Epoll.poll maxevents (epoll is Linux-only)', () => {
   function fiveReady(e: Epoll, extra = 0): number[] {
     const reads: number[] = [];
     for (let i = 0; i < 5; i++) {
@@ -390,8 +391,8 @@ describe('Epoll.poll maxevents', () => {
   });
 });
 
-describe('Epoll.poll timeouts', () => {
-  it('0 and negative timeouts return at once', () => {
+describe.skipIf(!LINUX)('Epoll.poll timeouts (epoll is Linux-only)', () => {
+  itPipes('0 and negative timeouts return at once', () => {
     const [r] = bag.add(...pipe());
     const e = ep();
     e.register(r, EPOLLIN);
@@ -423,7 +424,7 @@ describe('Epoll.poll timeouts', () => {
     expect(ms).toBeLessThan(1000);
   });
 
-  it.each([null, undefined, Infinity])('%s blocks until a child process writes', async (t) => {
+  itPipes.each([null, undefined, Infinity])('%s blocks until a child process writes', async (t) => {
     const [r, w] = bag.add(...pipe());
     const e = ep();
     e.register(r, EPOLLIN);

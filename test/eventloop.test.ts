@@ -6,6 +6,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AF_INET, EventLoop, PollSelector, SelectSelector, Socket, socketpair, SOCK_STREAM } from '../src/ts/index';
+import { itPosixProcess } from './platform';
 
 const cleanups: Array<() => void | Promise<void>> = [];
 afterEach(async () => {
@@ -340,7 +341,7 @@ describe('EventLoop.run and close', () => {
     await expect(loop.sockRecv(a, 1)).rejects.toMatchObject({ code: 'ERR_IOMUX_CLOSED' });
   });
 
-  it('Ctrl-C (SIGINT) reaches a program running the loop: default exit, and a handler', async () => {
+  itPosixProcess('Ctrl-C (SIGINT) reaches a program running the loop: default exit, and a handler', async () => {
     const dist = path.resolve(__dirname, '../dist/index.js');
     const script = (withHandler: boolean) => `
       const { EventLoop, Socket, socketpair } = require(${JSON.stringify(dist)});

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { AF_INET, AF_UNIX, Epoll, EpollSelector, EVENT_READ, PollSelector, SelectSelector, Socket, UringSelector, close, pipe, socketpair } from '../src/ts/index';
 import { openFds } from './fixtures/lowlevel';
 import { TIME_SCALE } from './time-scale';
+import { itProcFs } from './platform';
 
 const fixtures = path.join(__dirname, 'fixtures');
 
@@ -130,7 +131,7 @@ describe('timeouts beyond what the syscall takes', () => {
 });
 
 describe('close-on-exec', () => {
-  it('a spawned child inherits none of the fds iomux created', async () => {
+  itProcFs('a spawned child inherits none of the fds iomux created', async () => {
     const before = new Set(openFds());
     const srv = new Socket(AF_INET);
     const cli = new Socket(AF_INET);
@@ -220,7 +221,7 @@ describe('worker_threads', () => {
 });
 
 describe('no leaks', () => {
-  it('opening and closing 10,000 sockets leaves /proc/self/fd as it was; collected Epoll sets and selectors free their fds', () => {
+  itProcFs('opening and closing 10,000 sockets leaves /proc/self/fd as it was; collected Epoll sets and selectors free their fds', () => {
     const res = spawnSync(process.execPath, ['--expose-gc', path.join(fixtures, 'leak-child.js')], {
       encoding: 'utf8',
       timeout: 60000 * TIME_SCALE,

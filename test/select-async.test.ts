@@ -11,6 +11,7 @@ import {
   SelectSelector, Socket, UringSelector, socketpair, type BaseSelector,
 } from '../src/ts/index';
 import { TIME_SCALE } from './time-scale';
+import { backendMissing, backendTitle, itPipes, itProcFs } from './platform';
 
 const root = path.resolve(__dirname, '..');
 const BACKENDS = [
@@ -38,7 +39,7 @@ function runChild(script: string, timeout = 20000, nodeArgs: string[] = []): Pro
   });
 }
 
-describe.each(BACKENDS)('%s selectAsync', (name, Cls, clsName) => {
+for (const [name, Cls, clsName] of BACKENDS) describe.skipIf(!!backendMissing(name))(backendTitle(`${name} selectAsync`, name), () => {
   let sel: BaseSelector<string>;
   const toClose: Array<() => void> = [];
 
@@ -293,7 +294,7 @@ describe.each(BACKENDS)('%s selectAsync', (name, Cls, clsName) => {
     await expect(p).rejects.toMatchObject({ code: 'ERR_IOMUX_CLOSED' });
   });
 
-  it('a pending wait keeps the process alive until it resolves', async () => {
+  itPipes('a pending wait keeps the process alive until it resolves', async () => {
     const res = await runChild(`
       const { spawn } = require('node:child_process');
       const [r, w] = io.pipe();
@@ -349,7 +350,7 @@ describe.each(BACKENDS)('%s selectAsync', (name, Cls, clsName) => {
     expect(res.ms).toBeLessThan(10000);
   });
 
-  it('a dropped selector that has used selectAsync() is collected and frees its fds', async () => {
+  itProcFs('a dropped selector that has used selectAsync() is collected and frees its fds', async () => {
     const res = await runChild(`
       const fs = require('node:fs');
       const fdCount = () => fs.readdirSync('/proc/self/fd').length;
@@ -412,7 +413,7 @@ describe.each(BACKENDS)('%s selectAsync', (name, Cls, clsName) => {
     expect(msgs[1]).toEqual({ exit: 0 });
   });
 
-  it('a worker terminated with a wait pending exits cleanly and leaves no fd behind', async () => {
+  itProcFs('a worker terminated with a wait pending exits cleanly and leaves no fd behind', async () => {
     const res = await runChild(`
       const fs = require('node:fs');
       const { Worker } = require('node:worker_threads');

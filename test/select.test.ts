@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AF_INET, FD_SETSIZE, Socket, pipe, select, socketpair } from '../src/ts/index';
 import { FdBag, readFd, timed, writeFd } from './fixtures/lowlevel';
+import { itPipes, itProcFs } from './platform';
 
 const bag = new FdBag();
 afterEach(() => bag.closeAll());
@@ -16,12 +17,12 @@ function pair(): [Socket, Socket] {
 }
 
 describe('select() readiness', () => {
-  it('an empty pipe is not readable, its write end is writable', () => {
+  itPipes('an empty pipe is not readable, its write end is writable', () => {
     const [r, w] = bag.add(...pipe());
     expect(select([r], [w], [], 0)).toEqual([[], [w], []]);
   });
 
-  it('the read end of a pipe becomes readable after a write', () => {
+  itPipes('the read end of a pipe becomes readable after a write', () => {
     const [r, w] = bag.add(...pipe());
     writeFd(w, 'hello');
     expect(select([r], [], [], 0)).toEqual([[r], [], []]);
@@ -30,14 +31,14 @@ describe('select() readiness', () => {
     expect(select([r], [], [], 0)).toEqual([[], [], []]);
   });
 
-  it('the read end of a pipe is readable (EOF) once the write end is closed', () => {
+  itPipes('the read end of a pipe is readable (EOF) once the write end is closed', () => {
     const [r, w] = bag.add(...pipe());
     bag.close(w);
     expect(select([r], [], [], 0)).toEqual([[r], [], []]);
     expect(readFd(r)).toBe('');
   });
 
-  it('a full pipe is not writable', () => {
+  itProcFs('a full pipe is not writable', () => {
     const [r, w] = bag.add(...pipe());
     const [s] = pair();
     // Fill the pipe through a non-blocking write end: the socket pair's write
@@ -75,7 +76,7 @@ describe('select() readiness', () => {
     expect(a.recv(16)!.length).toBe(0);
   });
 
-  it('returns each ready subset in the order given, not in fd order', () => {
+  itPipes('returns each ready subset in the order given, not in fd order', () => {
     const fds: number[] = [];
     for (let i = 0; i < 4; i++) {
       const [r, w] = bag.add(...pipe());
@@ -88,7 +89,7 @@ describe('select() readiness', () => {
     expect(select([...order].reverse(), [], [], 0)[0]).toEqual([fds[1], fds[3], fds[0], fds[2]]);
   });
 
-  it('an fd listed twice is reported twice, as Python does', () => {
+  itPipes('an fd listed twice is reported twice, as Python does', () => {
     const [r, w] = bag.add(...pipe());
     writeFd(w, 'x');
     expect(select([r, r], [], [], 0)[0]).toEqual([r, r]);
@@ -109,7 +110,7 @@ describe('select() readiness', () => {
     expect(r2).toEqual([b.fileno()]);
   });
 
-  it('returns fresh arrays and leaves its inputs alone', () => {
+  itPipes('returns fresh arrays and leaves its inputs alone', () => {
     const [r, w] = bag.add(...pipe());
     const rl = [r];
     const wl = [w];
@@ -121,7 +122,7 @@ describe('select() readiness', () => {
 });
 
 describe('select() xlist', () => {
-  it('reports nothing exceptional on pipes and sockets without urgent data', () => {
+  itPipes('reports nothing exceptional on pipes and sockets without urgent data', () => {
     const [r, w] = bag.add(...pipe());
     const [a, b] = pair();
     writeFd(w, 'x');
@@ -157,14 +158,14 @@ s.close()
 });
 
 describe('select() timeouts', () => {
-  it('0 polls and returns at once', () => {
+  itPipes('0 polls and returns at once', () => {
     const [r] = bag.add(...pipe());
     const [res, ms] = timed(() => select([r], [], [], 0));
     expect(res).toEqual([[], [], []]);
     expect(ms).toBeLessThan(100);
   });
 
-  it.each([-1, -0.5, -1000, -Infinity])('negative timeout %s polls and returns at once', (t) => {
+  itPipes.each([-1, -0.5, -1000, -Infinity])('negative timeout %s polls and returns at once', (t) => {
     const [r, w] = bag.add(...pipe());
     const [res, ms] = timed(() => select([r], [], [], t));
     expect(res).toEqual([[], [], []]);
@@ -173,7 +174,7 @@ describe('select() timeouts', () => {
     expect(select([r], [], [], t)[0]).toEqual([r]);
   });
 
-  it('waits out a positive timeout when nothing is ready', () => {
+  itPipes('waits out a positive timeout when nothing is ready', () => {
     const [r] = bag.add(...pipe());
     const [res, ms] = timed(() => select([r], [], [], 120));
     expect(res).toEqual([[], [], []]);
@@ -181,7 +182,7 @@ describe('select() timeouts', () => {
     expect(ms).toBeLessThan(2000);
   });
 
-  it('rounds a fractional timeout up, never returning early', () => {
+  itPipes('rounds a fractional timeout up, never returning early', () => {
     const [r] = bag.add(...pipe());
     const [, ms] = timed(() => select([r], [], [], 60.7));
     expect(ms).toBeGreaterThanOrEqual(60.7);
@@ -207,7 +208,7 @@ describe('select() timeouts', () => {
     },
   );
 
-  it.each([
+  itPipes.each([
     ['null', null],
     ['undefined', undefined],
     ['Infinity', Infinity],

@@ -4,6 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { backendMissing, backendTitle, itPipes, itProcFs } from './platform';
 
 const root = path.resolve(__dirname, '..');
 const BACKENDS = [
@@ -25,8 +26,8 @@ function runChild(script: string, opts: { shell?: string; timeout?: number } = {
   return JSON.parse(lines[lines.length - 1]) as Record<string, unknown>;
 }
 
-describe.each(BACKENDS)('%s selector in a child process', (name, cls) => {
-  it('a signal during select(1000) neither shortens nor breaks the wait (EINTR is retried)', () => {
+for (const [name, cls] of BACKENDS) describe.skipIf(!!backendMissing(name))(backendTitle(`${name} selector in a child process`, name), () => {
+  itPipes('a signal during select(1000) neither shortens nor breaks the wait (EINTR is retried)', () => {
     const res = runChild(`
       const { spawn } = require('node:child_process');
       let signals = 0;
@@ -106,7 +107,7 @@ describe.each(BACKENDS)('%s selector in a child process', (name, cls) => {
       expect(res.ready).toEqual([[true, 1]]);
     });
 
-    it('selectAsync works when the process already has more than FD_SETSIZE fds open', () => {
+    itPipes('selectAsync works when the process already has more than FD_SETSIZE fds open', () => {
       // The selector's own wake-up fds then get numbers select(2) cannot take.
       const res = runChild(`
         const [a, b] = io.socketpair();
@@ -143,7 +144,7 @@ describe.each(BACKENDS)('%s selector in a child process', (name, cls) => {
 });
 
 describe('fds the selectors create', () => {
-  it('are close-on-exec (epoll fd, select/poll wake-up pipes, io_uring ring and eventfd), with a wait pending', () => {
+  itProcFs('are close-on-exec (epoll fd, select/poll wake-up pipes, io_uring ring and eventfd), with a wait pending', () => {
     const res = runChild(`
       const fs = require('node:fs');
       const fds = () => new Set(fs.readdirSync('/proc/self/fd').map(Number));

@@ -13,6 +13,7 @@ import {
   type BaseSelector, type FileLike,
 } from '../src/ts/index';
 import { TIME_SCALE } from './time-scale';
+import { backendMissing, backendTitle, itPipes } from './platform';
 
 const BACKENDS = [
   ['select', SelectSelector],
@@ -38,7 +39,7 @@ function elapsed(fn: () => void): number {
   return performance.now() - t0;
 }
 
-describe.each(BACKENDS)('%s selector', (name, Cls) => {
+for (const [name, Cls] of BACKENDS) describe.skipIf(!!backendMissing(name))(backendTitle(`${name} selector`, name), () => {
   let sel: BaseSelector<string>;
   const toClose: Array<() => void> = [];
 
@@ -217,7 +218,7 @@ describe.each(BACKENDS)('%s selector', (name, Cls) => {
   });
 
   describe('kernel refusals leave no key behind', () => {
-    it('a closed fd: EBADF', () => {
+    itPipes('a closed fd: EBADF', () => {
       const [r, w] = pipe();
       closeFd(r);
       closeFd(w);
@@ -263,7 +264,7 @@ describe.each(BACKENDS)('%s selector', (name, Cls) => {
   });
 
   describe('modify', () => {
-    it('with the same events only updates data, with no system call (works on a closed fd)', () => {
+    itPipes('with the same events only updates data, with no system call (works on a closed fd)', () => {
       const [r, w] = pipe();
       toClose.push(() => closeFd(w));
       const k1 = sel.register(r, EVENT_READ, 'one');
@@ -280,7 +281,7 @@ describe.each(BACKENDS)('%s selector', (name, Cls) => {
     });
 
     if (name === 'epoll' || name === 'io_uring') {
-      it('with other events on a closed fd: the kernel refuses (EBADF) and the key is dropped', () => {
+      itPipes('with other events on a closed fd: the kernel refuses (EBADF) and the key is dropped', () => {
         const [r, w] = pipe();
         toClose.push(() => closeFd(w));
         sel.register(r, EVENT_READ);
@@ -397,7 +398,7 @@ describe.each(BACKENDS)('%s selector', (name, Cls) => {
       }
     });
 
-    it('undefined, null and Infinity block until an event (another process writes later)', () => {
+    itPipes('undefined, null and Infinity block until an event (another process writes later)', () => {
       for (const t of [undefined, null, Infinity]) {
         const [r, w] = pipe();
         const key = sel.register(r, EVENT_READ);
@@ -417,7 +418,7 @@ describe.each(BACKENDS)('%s selector', (name, Cls) => {
   });
 
   describe('unregister', () => {
-    it('works after the fd was closed (by the object, whose fileno() is now -1, or by fd)', () => {
+    itPipes('works after the fd was closed (by the object, whose fileno() is now -1, or by fd)', () => {
       const [a, b] = pair();
       const fdA = a.fileno();
       const ka = sel.register(a, EVENT_READ, 'a');

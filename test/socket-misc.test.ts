@@ -10,6 +10,7 @@ import {
   SO_RCVBUF, SO_REUSEADDR, SO_SNDBUF, SO_TYPE, TCP_NODELAY, Socket, close, pipe, socketpair,
 } from '../src/ts/index';
 import { catchError, expectSystemError, tempDir } from './socket-helpers';
+import { itPipes } from './platform';
 
 const opened: Socket[] = [];
 const cleanups: Array<() => void> = [];
@@ -163,7 +164,7 @@ describe('Socket.fromFd', () => {
     expect(b.recv(20)!.toString()).toBe('adopted');
   });
 
-  it('a non-socket fd is ENOTSOCK; a closed fd is EBADF', () => {
+  itPipes('a non-socket fd is ENOTSOCK; a closed fd is EBADF', () => {
     const [r, w] = pipe();
     try {
       expectSystemError(catchError(() => Socket.fromFd(r)), 'ENOTSOCK');
@@ -251,7 +252,7 @@ describe('socketpair, pipe, close', () => {
     expectSystemError(catchError(() => socketpair(AF_INET)), 'EOPNOTSUPP', 'socketpair');
   });
 
-  it('pipe() gives [readFd, writeFd] that carry bytes one way; close() closes them, twice is EBADF', () => {
+  itPipes('pipe() gives [readFd, writeFd] that carry bytes one way; close() closes them, twice is EBADF', () => {
     const [r, w] = pipe();
     expect(Number.isInteger(r) && Number.isInteger(w)).toBe(true);
     expect(r).not.toBe(w);

@@ -76,26 +76,7 @@ stage_tree() {
   (cd "$stage" && npm ci --os="$os" --cpu="$cpu" --libc=glibc --ignore-scripts --prefer-offline --no-audit --no-fund >"$stage/npm-ci.log" 2>&1) \
     || { cat "$stage/npm-ci.log" >&2; echo "platform: npm ci for $platform failed" >&2; return 1; }
   [ ! -e "$stage/build" ] || { echo "platform: the stage has a build/ directory" >&2; return 1; }
-  [ "$platform" != win32-x64 ] || use_rollup_wasm "$stage"
   echo "$stage"
-}
-
-# Under wine, rollup's native win32 binary does not load: it imports
-# bcryptprimitives.dll (ProcessPrng), which Debian 12's wine 8 does not have.
-# Vite (under vitest) then gets rollup's WebAssembly build, the same version
-# from the npm registry, in the win32 stage only.
-use_rollup_wasm() {
-  local stage="$1" ver
-  ver="$(node -p "require('$stage/node_modules/rollup/package.json').version")"
-  local dir="$cache/rollup-wasm-node-$ver"
-  if [ ! -f "$dir/package.json" ]; then
-    local tmp; tmp="$(mktemp -d)"
-    (cd "$tmp" && npm pack --silent "@rollup/wasm-node@$ver" >/dev/null)
-    tar xzf "$tmp"/rollup-wasm-node-*.tgz -C "$tmp"
-    rm -rf "$dir"; mv "$tmp/package" "$dir"; rm -rf "$tmp"
-  fi
-  rm -rf "$stage/node_modules/rollup"
-  cp -r "$dir" "$stage/node_modules/rollup"
 }
 
 # A Linux path as the Windows program sees it under wine (Z: is /).
@@ -116,6 +97,12 @@ run_node() {
       if [ ! -f "$WINEPREFIX/.iomux-win10" ]; then
         timeout 300 wine winecfg -v win10 >/dev/null 2>&1 || true
         touch "$WINEPREFIX/.iomux-win10"
+      fi
+      local prng="$WINEPREFIX/drive_c/windows/system32/bcryptprimitives.dll"
+      if [ ! -f "$prng" ] || [ "$root/scripts/platform/wine-bcryptprimitives.c" -nt "$prng" ]; then
+        x86_64-w64-mingw32-gcc -O2 -shared -s -o "$prng" "$root/scripts/platform/wine-bcryptprimitives.c" -ladvapi32
+        # Ours, not a wine builtin of that name: load the native one.
+        wine reg add 'HKCU\Software\Wine\DllOverrides' /v bcryptprimitives /d native /f >/dev/null 2>&1 || true
       fi
       # Windows node cannot write to a Linux pipe under wine: its output goes to a file.
       local out; out="$(mktemp)"

@@ -13,5 +13,5 @@ if (ready.length !== 1 || ready[0][0].data !== 'a') throw new Error('no readines
 const got = a.recv(64).toString();
 if (got !== 'round trip') throw new Error('got ' + got);
 const pkg = path.dirname(require.resolve('iomux/package.json', { paths: [process.cwd()] }));
-const loaded = require('node-gyp-build').resolve ? require(require.resolve('node-gyp-build', { paths: [pkg] })).resolve(pkg) : '?';
+const loaded = require(require.resolve('node-gyp-build', { paths: [pkg] })).resolve(pkg);
 console.log(`round trip ok on ${process.platform}-${process.arch} (${sel.constructor.name}, ${path.relative(pkg, loaded)})`);
