@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AF_INET, FD_SETSIZE, Socket, pipe, select, socketpair } from '../src/ts/index';
 import { FdBag, readFd, timed, writeFd } from './fixtures/lowlevel';
 import { itPipes, itProcFs } from './platform';
+import { TIME_SCALE } from './time-scale';
 
 const bag = new FdBag();
 afterEach(() => bag.closeAll());
@@ -138,7 +139,6 @@ describe('select() xlist', () => {
     // Python's socket module can send MSG_OOB; iomux's send() has no flags.
     const py = spawnSync('python3', ['-c', `
 import socket
-import { TIME_SCALE } from './time-scale';
 s = socket.create_connection(('127.0.0.1', ${port}))
 s.send(b'a')
 s.send(b'!', socket.MSG_OOB)
