@@ -11,33 +11,29 @@
 // of each crawler process is reported too. Writes crawl.{md,json,svg} to a
 // temp dir, or to bench-results/ with --write.
 //
-//   node scripts/bench/crawl.mjs [--pages 5000] [--runs 3] [--concurrency 50] [--no-https] [--write | --out DIR]
+//   node scripts/bench/crawl.mjs [--pages 5000] [--runs 3] [--concurrency 50] [--no-https] [--quick] [--write | --out DIR]
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { benchCli, describeMachine, machineMarkdown, median, numberFlag, ROOT, writeReport } from '../lib/bench.mjs';
 import { escapeXml, PALETTE } from '../lib/svg-chart.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const { values: argv } = parseArgs({
-  options: {
-    pages: { type: 'string', default: '5000' },
-    runs: { type: 'string', default: '3' },
-    concurrency: { type: 'string', default: '50' },
-    role: { type: 'string' },
-    url: { type: 'string' },
-    dir: { type: 'string' },
-    ca: { type: 'string' },
-    write: { type: 'boolean' },
-    out: { type: 'string' },
-    'no-https': { type: 'boolean' },
-  },
-});
-const PAGES = Number(argv.pages);
-const RUNS = Number(argv.runs);
-const CONC = Number(argv.concurrency);
+const cli = benchCli('crawl', {
+  pages: { type: 'string' },
+  runs: { type: 'string' },
+  concurrency: { type: 'string' },
+  role: { type: 'string' },
+  url: { type: 'string' },
+  dir: { type: 'string' },
+  ca: { type: 'string' },
+  'no-https': { type: 'boolean' },
+}, 'node scripts/bench/crawl.mjs [--pages N] [--runs R] [--concurrency C] [--no-https]');
+const argv = cli.values;
+const PAGES = numberFlag(cli, 'pages', cli.quick ? 500 : 5000, 2);
+const RUNS = numberFlag(cli, 'runs', cli.quick ? 1 : 3, 1);
+const CONC = numberFlag(cli, 'concurrency', 50, 1);
 
 // ---- child roles -----------------------------------------------------------
 
@@ -245,11 +241,6 @@ function runCrawler(role, url, ca) {
   });
 }
 
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-
 function barChart({ title, unit, rows }) {
   const W = 800;
   const rowH = 34;
@@ -336,7 +327,7 @@ async function main() {
   };
   const http = ratios('http');
   const https = server.tlsPort ? ratios('https') : undefined;
-  const cpus = os.cpus();
+  const m = describeMachine({ mode: `${RUNS} interleaved run${RUNS === 1 ? '' : 's'} per crawler, median` });
   const md = `# Crawl benchmark
 
 ${PAGES} generated pages (${avgKb.toFixed(1)} KiB each on average, 6 links per page), crawled completely by each crawler at concurrency ${CONC},
@@ -344,7 +335,8 @@ over http:// and ${server.tlsPort ? 'https:// (TLS 1.3, RSA 2048 certificate fro
 median of ${RUNS} interleaved runs, each crawler in its own process (CPU time = user + system of that process, all threads; peak RSS = the process's maximum resident set).
 
 - Server: ${server.name}, on the same machine.
-- Machine: ${cpus.length} × ${cpus[0]?.model ?? 'unknown CPU'}, ${os.platform()} ${os.release()}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}. The cores are shared with the server (and, here, with other work), so absolute numbers are noisy; the ratios are what the targets are about.
+${machineMarkdown(m)}
+- The cores are shared with the server, so absolute numbers are noisy; the ratios are what the targets are about.
 
 | scheme | crawler | pages/s | CPU µs/page | peak RSS MiB |
 |---|---|---:|---:|---:|
@@ -352,18 +344,14 @@ ${rows.map((r) => `| ${r.proto} | ${r.name} | ${r.pagesPerSec.toFixed(0)} | ${r.
 
 http: slower iomux style vs fetch(): **${http.vsFetch.toFixed(2)} ×** (target ≥ 3 ×: ${http.vsFetch >= 3 ? 'met' : 'missed'}); vs http.get keep-alive: **${http.vsHttp.toFixed(2)} ×** (target ≥ 1.5 ×: ${http.vsHttp >= 1.5 ? 'met' : 'missed'}).
 ${https ? `https: slower iomux style vs fetch(): **${https.vsFetch.toFixed(2)} ×**; vs https.get keep-alive: **${https.vsHttp.toFixed(2)} ×**.\n` : ''}`;
-  const outDir = argv.write ? path.join(ROOT, 'bench-results') : (argv.out ?? fs.mkdtempSync(path.join(os.tmpdir(), 'iomux-bench-crawl-out-')));
-  fs.mkdirSync(outDir, { recursive: true });
-  fs.writeFileSync(path.join(outDir, 'crawl.md'), md);
-  fs.writeFileSync(path.join(outDir, 'crawl.json'), JSON.stringify({ pages: PAGES, runs: RUNS, concurrency: CONC, server: server.name, date: new Date().toISOString(), rows, raw: results }, null, 2) + '\n');
-  fs.writeFileSync(
-    path.join(outDir, 'crawl.svg'),
-    barChart({
+  writeReport(cli, 'crawl', {
+    md,
+    json: { pages: PAGES, runs: RUNS, concurrency: CONC, server: server.name, machine: m, rows, raw: results },
+    svg: barChart({
       title: `Crawling ${PAGES} pages at concurrency ${CONC} (${server.name.startsWith('nginx') ? 'nginx' : 'Node http server'})`,
       unit: 'pages per second (median), higher is better',
       rows: rows.map((r) => ({ name: `${r.proto} ${r.name}`, value: r.pagesPerSec, label: `${r.pagesPerSec.toFixed(0)} pages/s · ${r.cpuUsPerPage.toFixed(0)} µs CPU/page` })),
     }),
-  );
+  });
   process.stdout.write(md);
-  process.stderr.write(`written to ${outDir}\n`);
 }
