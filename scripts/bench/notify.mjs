@@ -17,16 +17,18 @@
 // not into the project.
 //
 //   node scripts/bench/notify.mjs [--quick] [--rounds R] [--idle-ms MS] [--pingpong-ms MS]
-//                                 [--out DIR] [--write] [--report-only DIR]
+//                                 [--out DIR | --write] [--report-only]
 //
-// Writes notify.{md,json,svg} to --out DIR (default: a new temp directory), and
-// to bench-results/ only with --write.
+// Writes notify.{md,json,svg} to a new temporary directory, to --out DIR, or
+// with --write over the committed bench-results/ (scripts/lib/bench.mjs);
+// --report-only re-renders from the notify.json there.
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchCli, describeMachine, median, numberFlag, readResults, writeReport } from '../lib/bench.mjs';
 import { barChart, panels } from '../lib/svg-chart.mjs';
 import { ensurePeers } from '../lib/peers.mjs';
 
@@ -47,11 +49,6 @@ const IMPLS = [
 const PERIOD_US = 2000;
 
 const argv = process.argv.slice(2);
-const flag = (n) => argv.includes(n);
-const opt = (n, def) => {
-  const i = argv.indexOf(n);
-  return i >= 0 && i + 1 < argv.length ? argv[i + 1] : def;
-};
 
 // ---- the process under test ------------------------------------------------
 
@@ -204,20 +201,18 @@ function sleep(ms) {
 // ---- the parent: build, install, rotate, report -----------------------------
 
 async function parent() {
-  const writeRepo = flag('--write');
-  const reportOnly = opt('--report-only');
-  let outDir = opt('--out');
-  if (reportOnly) {
-    const saved = JSON.parse(fs.readFileSync(path.join(reportOnly, 'notify.json'), 'utf8'));
-    return finish(saved, outDir ?? reportOnly, writeRepo);
-  }
-  const quick = flag('--quick');
-  const rounds = Math.max(1, Number(opt('--rounds', quick ? 1 : 3)));
-  const idleMs = Number(opt('--idle-ms', quick ? 1000 : 3000));
-  const pingMs = Number(opt('--pingpong-ms', quick ? 500 : 1500));
+  const cli = benchCli('notify', {
+    rounds: { type: 'string' },
+    'idle-ms': { type: 'string' },
+    'pingpong-ms': { type: 'string' },
+  }, 'node scripts/bench/notify.mjs [--rounds R] [--idle-ms MS] [--pingpong-ms MS]');
+  if (cli.reportOnly) return finish(cli, readResults(cli, 'notify'));
+  const quick = cli.quick;
+  const rounds = numberFlag(cli, 'rounds', quick ? 1 : 3, 1);
+  const idleMs = numberFlag(cli, 'idle-ms', quick ? 1000 : 3000, 1);
+  const pingMs = numberFlag(cli, 'pingpong-ms', quick ? 500 : 1500, 1);
   const warmMs = quick ? 200 : 500;
   if (!fs.existsSync(path.join(root, 'dist', 'index.js'))) throw new Error('dist/ is missing: run `npm run build:ts` first');
-  outDir = outDir ? path.resolve(outDir) : fs.mkdtempSync(path.join(os.tmpdir(), 'iomux-bench-notify-'));
 
   const cc = process.env.CC || 'cc';
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'iomux-notify-writer-'));
@@ -238,7 +233,10 @@ async function parent() {
     return true;
   });
 
-  const machine = machineInfo(cc, rounds, idleMs, pingMs);
+  const machine = describeMachine({
+    cc: spawnSync(cc, ['--version'], { encoding: 'utf8' }).stdout?.split('\n')[0] ?? 'unknown',
+    mode: `${rounds} round${rounds === 1 ? '' : 's'} (order rotating; median), idle ${idleMs / 1000} s and ping-pong ${pingMs / 1000} s measured per run`,
+  });
   const runs = [];
   try {
     for (let r = 0; r < rounds; r++) {
@@ -256,7 +254,7 @@ async function parent() {
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
-  finish({ machine, versions, impls: impls.map((i) => i.id), runs }, outDir, writeRepo);
+  finish(cli, { machine, versions, impls: impls.map((i) => i.id), runs });
 }
 
 function runWorker(impl, scenario, ms, warmMs, writer, peerDir) {
@@ -268,31 +266,6 @@ function runWorker(impl, scenario, ms, warmMs, writer, peerDir) {
   if (r.status !== 0 || !line) return { error: (r.stderr || `status ${r.status}`).trim().split('\n').slice(-3).join(' | ') };
   return JSON.parse(line);
 }
-
-function machineInfo(cc, rounds, idleMs, pingMs) {
-  let cpu = os.cpus()[0]?.model ?? 'unknown';
-  try {
-    const m = /^model name\s*:\s*(.*)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'));
-    if (m) cpu = m[1].trim();
-  } catch {}
-  return {
-    date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
-    cpu,
-    cores: os.cpus().length,
-    kernel: `${os.type()} ${os.release()}`,
-    node: process.version,
-    cc: spawnSync(cc, ['--version'], { encoding: 'utf8' }).stdout?.split('\n')[0] ?? 'unknown',
-    load: os.loadavg().map((v) => v.toFixed(2)).join(' '),
-    mode: `${rounds} round${rounds === 1 ? '' : 's'} (order rotating; median), idle ${idleMs / 1000} s and ping-pong ${pingMs / 1000} s measured per run`,
-  };
-}
-
-const median = (xs) => {
-  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  if (!s.length) return NaN;
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 function summarize(saved) {
   const rows = {};
@@ -313,20 +286,11 @@ function summarize(saved) {
   return rows;
 }
 
-function finish(saved, outDir, writeRepo) {
+function finish(cli, saved) {
   const rows = summarize(saved);
   const md = report(saved, rows);
-  const svg = chart(saved, rows);
-  const dirs = [path.resolve(outDir)];
-  if (writeRepo) dirs.push(path.join(root, 'bench-results'));
-  for (const d of dirs) {
-    fs.mkdirSync(d, { recursive: true });
-    fs.writeFileSync(path.join(d, 'notify.json'), JSON.stringify(saved, null, 1) + '\n');
-    fs.writeFileSync(path.join(d, 'notify.md'), md);
-    fs.writeFileSync(path.join(d, 'notify.svg'), svg);
-  }
+  writeReport(cli, 'notify', { md, json: saved, svg: chart(saved, rows) });
   process.stdout.write(md);
-  process.stderr.write(`wrote notify.{md,json,svg} to ${dirs.join(' and ')}\n`);
 }
 
 const label = (id) => IMPLS.find((i) => i.id === id)?.label ?? id;
