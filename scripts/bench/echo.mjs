@@ -22,7 +22,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { benchCli, describeMachine, machineFooter, machineMarkdown, median, numberFlag, readResults, writeReport } from '../lib/bench.mjs';
+import { benchCli, describeMachine, machineFooter, machineMarkdown, median, numberFlag, readResults, writeReport, have, nofileLimits } from '../lib/bench.mjs';
 import { lineChart, panels } from '../lib/svg-chart.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -180,16 +180,6 @@ function runLoad(exe, port, pid, cfg) {
 
 // ---------------------------------------------------------------------------
 
-function have(cmd, args = ['--version']) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8' });
-  return r.status === 0 ? (r.stdout || r.stderr).trim() : null;
-}
-
-function nofileLimits() {
-  const line = fs.readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
-  const [soft, hard] = line.split(/\s{2,}/).slice(1, 3).map((v) => (v === 'unlimited' ? Infinity : Number(v)));
-  return { soft, hard };
-}
 
 function machine(ccVersion) {
   return describeMachine({

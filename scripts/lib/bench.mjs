@@ -14,6 +14,7 @@
 // so a trial run never dirties the checkout. `--report-only` scripts re-render
 // from `readResults(cli, name)`: <--out DIR or bench-results>/<name>.json.
 // Bad flags exit 2 with one line naming the problem.
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -109,6 +110,19 @@ export function percentile(xs, p) {
 }
 
 // ---- the machine ------------------------------------------------------------
+
+/** A tool's --version line (or the given args' output), or null when it is not there or fails. */
+export function have(cmd, args = ['--version']) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  return r.status === 0 ? (r.stdout || r.stderr).trim() : null;
+}
+
+/** RLIMIT_NOFILE of this process, from /proc/self/limits (Linux). */
+export function nofileLimits() {
+  const line = fs.readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+  const [soft, hard] = line.split(/\s{2,}/).slice(1, 3).map((v) => (v === 'unlimited' ? Infinity : Number(v)));
+  return { soft, hard };
+}
 
 /** CPU model, cores, kernel, Node, date and load average, plus the caller's fields (mode, cc, python...). */
 export function describeMachine(extra = {}) {
