@@ -74,7 +74,7 @@ if (cli.reportOnly) {
 const steps = [];
 const t0 = Date.now();
 steps.push(await run('fuzz-parsers', process.execPath, ['scripts/reliability/fuzz-parsers.mjs'], { captureJson: true }));
-steps.push(await run('soak', process.execPath, [path.join(ROOT, 'node_modules/vitest/vitest.mjs'), 'run', '--root', 'demos', '-c', 'demos/vitest.reliability.config.ts']));
+steps.push(await run('soak', process.execPath, [path.join(ROOT, 'node_modules/vitest/vitest.mjs'), 'run', '--root', path.join(ROOT, 'demos'), '-c', path.join(ROOT, 'demos', 'vitest.reliability.config.ts')]));
 for (const script of ['test:asan', 'test:valgrind', 'fuzz:native']) {
   if (!pkg.scripts?.[script]) {
     process.stdout.write(`\n== ${script}: skipped: package.json has no "${script}" script yet\n`);
