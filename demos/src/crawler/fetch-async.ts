@@ -3,20 +3,21 @@
 // runs TLS over a LoopSocketStream (tls.ts) on the same loop.
 import type { EventLoop } from 'iomux';
 import { Socket, SOCK_STREAM } from 'iomux';
-import { buildRequest, FetchError, ResponseParser } from './http';
+import { buildRequest, FetchError, ResponseParser, type SinkFor } from './http';
 import { LoopSocketStream, TlsConn } from './tls';
 import { originKey, poolTls, port, staleConnection, toFetchError, type FetchedResponse, type FetchSettings } from './conn';
 
-export async function fetchAsync(loop: EventLoop, settings: FetchSettings, url: URL): Promise<FetchedResponse> {
-  if (url.protocol === 'https:') return fetchTls(loop, settings, url);
+/** sinkFor: where the body goes as it arrives (see http.ts BodySink); without it the body is kept in memory. */
+export async function fetchAsync(loop: EventLoop, settings: FetchSettings, url: URL, sinkFor?: SinkFor): Promise<FetchedResponse> {
+  if (url.protocol === 'https:') return fetchTls(loop, settings, url, sinkFor);
   const pooled = settings.keepAlive ? settings.pool.take(originKey(url)) : undefined;
-  const parser = new ResponseParser('GET', settings.limits);
+  const parser = new ResponseParser('GET', settings.limits, sinkFor);
   try {
     return await exchange(loop, settings, url, pooled ?? (await connect(loop, settings, url)), parser, !!pooled);
   } catch (e) {
     const err = toFetchError(e);
     if (!staleConnection(err, !!pooled, parser.started)) throw err;
-    const fresh = new ResponseParser('GET', settings.limits);
+    const fresh = new ResponseParser('GET', settings.limits, sinkFor);
     return exchange(loop, settings, url, await connect(loop, settings, url), fresh, false);
   }
 }
@@ -58,6 +59,7 @@ async function exchange(loop: EventLoop, settings: FetchSettings, url: URL, sock
       parser.feed(data);
     }
   } catch (err) {
+    parser.abort();
     sock.close();
     throw toFetchError(err);
   } finally {
@@ -78,16 +80,16 @@ function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
-async function fetchTls(loop: EventLoop, settings: FetchSettings, url: URL): Promise<FetchedResponse> {
+async function fetchTls(loop: EventLoop, settings: FetchSettings, url: URL, sinkFor?: SinkFor): Promise<FetchedResponse> {
   const key = originKey(url);
   const pooled = settings.keepAlive ? settings.tlsPool.take(key) : undefined;
-  const parser = new ResponseParser('GET', settings.limits);
+  const parser = new ResponseParser('GET', settings.limits, sinkFor);
   try {
     return await exchangeTls(loop, settings, url, pooled ?? (await connectTls(loop, settings, url)), parser, !!pooled);
   } catch (e) {
     const err = toFetchError(e);
     if (!staleConnection(err, !!pooled, parser.started)) throw err;
-    const fresh = new ResponseParser('GET', settings.limits);
+    const fresh = new ResponseParser('GET', settings.limits, sinkFor);
     return exchangeTls(loop, settings, url, await connectTls(loop, settings, url), fresh, false);
   }
 }
@@ -128,6 +130,7 @@ async function exchangeTls(loop: EventLoop, settings: FetchSettings, url: URL, c
       });
     });
   } catch (err) {
+    parser.abort();
     conn.close();
     throw toFetchError(err);
   }

@@ -6,7 +6,7 @@
 import { AbortError } from 'iomux';
 import { EVENT_READ, EVENT_WRITE, type BaseSelector, type SelectorKey } from 'iomux';
 import { Socket, SOCK_STREAM } from 'iomux';
-import { buildRequest, FetchError, ResponseParser } from './http';
+import { buildRequest, FetchError, ResponseParser, type SinkFor } from './http';
 import { SelectorSocketStream, TlsConn } from './tls';
 import { originKey, poolTls, port, staleConnection, toFetchError, type FetchedResponse, type FetchSettings } from './conn';
 import { ServeLoop } from '../toolkit/loop';
@@ -52,9 +52,11 @@ export class CallbackFetch {
     private readonly settings: FetchSettings,
     private readonly url: URL,
     private readonly done: (err: FetchError | null, res?: FetchedResponse) => void,
+    /** Where the body goes as it arrives (see http.ts BodySink); without it the body is kept in memory. */
+    private readonly sinkFor?: SinkFor,
   ) {
     this.#request = buildRequest(url, { keepAlive: settings.keepAlive, userAgent: settings.userAgent });
-    this.#parser = new ResponseParser('GET', settings.limits);
+    this.#parser = new ResponseParser('GET', settings.limits, sinkFor);
   }
 
   start(): void {
@@ -209,6 +211,7 @@ export class CallbackFetch {
   #fail(err: FetchError): void {
     if (this.#finished) return;
     this.#timer?.cancel();
+    this.#parser.abort();
     this.#unwatch();
     this.#sock?.close();
     this.#sock = undefined;
@@ -216,7 +219,7 @@ export class CallbackFetch {
     this.#tls = undefined;
     if (!this.#triedFresh && staleConnection(err, this.#reused, this.#parser.started)) {
       this.#triedFresh = true;
-      this.#parser = new ResponseParser('GET', this.settings.limits);
+      this.#parser = new ResponseParser('GET', this.settings.limits, this.sinkFor);
       return this.#connect();
     }
     this.#finished = true;
