@@ -199,10 +199,10 @@ describe('crawler: 50 and 150 MiB assets are streamed, not buffered (child iomux
     expect(await fileDigest(asset!)).toBe(bigDigest(size));
     const rss = peakRssMiB(r.stdout);
     console.log(`${size / 1048576} MiB asset, --style ${style} --layout ${layout}: peak RSS ${rss} MiB (the same crawl with a 5-byte asset: ${baseline} MiB)`);
-    // Streamed, the cost does not grow with the body: about 33 MiB here for 50 and 150 MiB alike,
-    // the 64 KiB receive buffers V8 lets pile up before a GC. Buffered whole, the body alone
-    // would add its size (twice that while its pieces are joined).
-    expect(rss).toBeLessThan(baseline + 45);
+    // Streamed through one reused receive buffer, the cost does not grow with the body (+2 to
+    // +5 MiB here for 50 and 150 MiB alike). Buffered whole, the body alone would add its size
+    // (twice that while its pieces are joined: +100 and +300 MiB before streaming).
+    expect(rss).toBeLessThan(baseline + 20);
   }, 120_000);
 });
 

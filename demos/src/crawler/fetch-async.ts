@@ -48,15 +48,19 @@ async function exchange(loop: EventLoop, settings: FetchSettings, url: URL, sock
     ac.abort(new FetchError('timeout', `no complete response from ${url.host} within ${settings.timeoutMs} ms`)),
   );
   const opts = { signal: ac.signal };
+  // One receive buffer for the whole response (the parser copies what it keeps): a streamed
+  // body of any size allocates nothing more. Not shared between fetches: the bytes of an
+  // awaited read must stay put until this fetch runs again.
+  const buf = Buffer.allocUnsafe(65536);
   try {
     await loop.sockSendAll(sock, buildRequest(url, { keepAlive: settings.keepAlive, userAgent: settings.userAgent }), opts);
     while (!parser.done) {
-      const data = await loop.sockRecv(sock, 65536, opts);
-      if (data.length === 0) {
+      const n = await loop.sockRecvInto(sock, buf, opts);
+      if (n === 0) {
         parser.end();
         break;
       }
-      parser.feed(data);
+      parser.feed(buf.subarray(0, n));
     }
   } catch (err) {
     parser.abort();

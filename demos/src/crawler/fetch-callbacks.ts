@@ -46,6 +46,8 @@ export class CallbackFetch {
   #request: Buffer;
   #sent = 0;
   #parser: ResponseParser;
+  /** One receive buffer per fetch (the parser copies what it keeps): a streamed body allocates nothing more. */
+  #buf: Buffer | undefined;
 
   constructor(
     private readonly driver: CallbackDriver,
@@ -168,13 +170,14 @@ export class CallbackFetch {
   readonly #readResponse = (): void => {
     try {
       for (;;) {
-        const data = this.#sock!.recv(65536);
-        if (data === null) return; // wait for more
-        if (data.length === 0) {
+        const buf = (this.#buf ??= Buffer.allocUnsafe(65536));
+        const n = this.#sock!.recvInto(buf);
+        if (n === null) return; // wait for more
+        if (n === 0) {
           this.#parser.end();
           return this.#finish();
         }
-        this.#parser.feed(data);
+        this.#parser.feed(buf.subarray(0, n));
         if (this.#parser.done) return this.#finish();
       }
     } catch (err) {

@@ -149,6 +149,7 @@ export class ResponseParser {
     return this.#gotBytes;
   }
 
+  /** Keeps no reference to data (what it keeps it copies): the caller may reuse its receive buffer. */
   feed(data: Buffer): void {
     if (data.length === 0) return;
     this.#gotBytes = true;
@@ -175,7 +176,7 @@ export class ResponseParser {
         case S.Trailers: {
           const nl = data.indexOf(10, off);
           const end = nl < 0 ? data.length : nl + 1;
-          this.#line = this.#line.length ? Buffer.concat([this.#line, data.subarray(off, end)]) : data.subarray(off, end);
+          this.#line = this.#line.length ? Buffer.concat([this.#line, data.subarray(off, end)]) : Buffer.from(data.subarray(off, end));
           off = end;
           this.#checkLineLength();
           if (nl < 0) break;
@@ -239,7 +240,7 @@ export class ResponseParser {
     this.#bodyBytes += part.length;
     if (this.#bodyBytes > this.limits.maxBodyBytes) throw new FetchError('too-large', `body larger than ${this.limits.maxBodyBytes} bytes`);
     if (this.#sink) this.#sink.write(part);
-    else this.#bodyParts.push(part);
+    else this.#bodyParts.push(Buffer.from(part));
   }
 
   #complete(): void {
