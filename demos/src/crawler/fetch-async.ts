@@ -48,19 +48,23 @@ async function exchange(loop: EventLoop, settings: FetchSettings, url: URL, sock
     ac.abort(new FetchError('timeout', `no complete response from ${url.host} within ${settings.timeoutMs} ms`)),
   );
   const opts = { signal: ac.signal };
-  // One receive buffer for the whole response (the parser copies what it keeps): a streamed
-  // body of any size allocates nothing more. Not shared between fetches: the bytes of an
-  // awaited read must stay put until this fetch runs again.
-  const buf = Buffer.allocUnsafe(65536);
+  // The first read gets a buffer of what arrived (a small page is done with it); a longer
+  // response reads into one buffer of its own from then on (the parser copies what it keeps),
+  // so a streamed body of any size allocates nothing more. Not shared between fetches: the
+  // bytes of an awaited read must stay put until this fetch runs again.
+  let buf: Buffer | undefined;
   try {
     await loop.sockSendAll(sock, buildRequest(url, { keepAlive: settings.keepAlive, userAgent: settings.userAgent }), opts);
     while (!parser.done) {
-      const n = await loop.sockRecvInto(sock, buf, opts);
-      if (n === 0) {
+      let data: Buffer;
+      if (buf) data = buf.subarray(0, await loop.sockRecvInto(sock, buf, opts));
+      else data = await loop.sockRecv(sock, 65536, opts);
+      if (data.length === 0) {
         parser.end();
         break;
       }
-      parser.feed(buf.subarray(0, n));
+      parser.feed(data);
+      if (!buf && !parser.done) buf = Buffer.allocUnsafe(65536);
     }
   } catch (err) {
     parser.abort();

@@ -19,6 +19,12 @@ type Callback = (mask: number) => void;
  * ready key.
  */
 export class CallbackDriver extends ServeLoop<Callback> {
+  /**
+   * Every fetch reads into this one buffer: a read is fed to its parser at once
+   * (which copies what it keeps), so no fetch needs it past its own callback.
+   */
+  readonly recvBuffer = Buffer.allocUnsafe(65536);
+
   constructor(sel: BaseSelector<Callback>) {
     super(sel, {
       // selectAsync's answer was taken before the microtasks that ran since (a fetch
@@ -46,8 +52,6 @@ export class CallbackFetch {
   #request: Buffer;
   #sent = 0;
   #parser: ResponseParser;
-  /** One receive buffer per fetch (the parser copies what it keeps): a streamed body allocates nothing more. */
-  #buf: Buffer | undefined;
 
   constructor(
     private readonly driver: CallbackDriver,
@@ -170,7 +174,7 @@ export class CallbackFetch {
   readonly #readResponse = (): void => {
     try {
       for (;;) {
-        const buf = (this.#buf ??= Buffer.allocUnsafe(65536));
+        const buf = this.driver.recvBuffer;
         const n = this.#sock!.recvInto(buf);
         if (n === null) return; // wait for more
         if (n === 0) {
