@@ -49,7 +49,7 @@ function tmpDir(): string {
 
 async function crawlWith(urls: string[], opts: Partial<CrawlOptions> = {}) {
   const pages: PageRecord[] = [];
-  const c = new Crawl({ ...DEFAULTS, outDir: null, connectTimeoutMs: 5000, timeoutMs: 10000, ...opts, urls, onPage: (r) => pages.push(r) });
+  const c = new Crawl({ ...DEFAULTS, outDir: null, connectTimeoutMs: 5000, timeoutMs: 10000, keepBodies: true, ...opts, urls, onPage: (r) => pages.push(r) });
   const summary = await c.run();
   return { pages, byUrl: new Map(pages.map((p) => [p.url, p])), summary };
 }

@@ -41,7 +41,7 @@ function tmpDir(): string {
 async function crawlWith(urls: string[], opts: Partial<CrawlOptions> = {}) {
   const pages: PageRecord[] = [];
   // robots.txt is tested on its own (crawler-robots.test.ts): here it would add a request per origin.
-  const c = new Crawl({ ...DEFAULTS, outDir: null, connectTimeoutMs: 2000, timeoutMs: 5000, ignoreRobots: true, ...opts, urls, onPage: (r) => pages.push(r) });
+  const c = new Crawl({ ...DEFAULTS, outDir: null, connectTimeoutMs: 2000, timeoutMs: 5000, ignoreRobots: true, keepBodies: true, ...opts, urls, onPage: (r) => pages.push(r) });
   const summary = await c.run();
   const byUrl = new Map(pages.map((p) => [p.url, p]));
   return { pages, byUrl, summary };

@@ -12,7 +12,8 @@ import { cssEncoding, decodeText, htmlEncoding } from './charset';
 import { ConnectionPool, hostKey, originKey, Resolver, toFetchError, type FetchedResponse, type FetchSettings } from './conn';
 import { CallbackDriver, CallbackFetch } from './fetch-callbacks';
 import { fetchAsync } from './fetch-async';
-import { decodeBody, FetchError, header, type FailureKind } from './http';
+import { StreamedBody } from './body';
+import { decodeBody, FetchError, header, type FailureKind, type ResponseHead, type SinkFor } from './http';
 import { extractCssLinks, extractPageLinks, normalizeUrl, type FoundLink } from './links';
 import { MirrorStore, PageStore, type Store } from './output';
 import { parseRobots, RobotsRules } from './robots';
@@ -52,6 +53,11 @@ export interface CrawlOptions {
   /** Fetch page requisites (images, scripts, stylesheets, media, CSS url()s). */
   assets: boolean;
   layout: 'flat' | 'mirror';
+  /**
+   * Give every page its body in PageRecord.body. Off: only parsed bodies (HTML,
+   * CSS) are there; the others are streamed to disk (or counted) and never held whole.
+   */
+  keepBodies?: boolean;
   /** Called once per page, when its fate is known. */
   onPage?: (rec: PageRecord) => void;
 }
@@ -95,7 +101,7 @@ export interface PageRecord {
   kind?: FailureKind;
   depth: number;
   file?: string;
-  /** The decoded body, for callers that compare runs (not written to --json). */
+  /** The decoded body, for callers that compare runs (not written to --json): parsed bodies, or all with keepBodies. */
   body?: Buffer;
   /** Reached as a page requisite. */
   asset?: boolean;
@@ -257,7 +263,7 @@ export class Crawl {
         if (step.kind === 'done' || step.kind === 'skip') return this.#finishPage(a, step, () => queueMicrotask(pump));
         if (step.kind === 'wait') return step.until(() => next(this.#gate(a)));
         const go = () =>
-          new CallbackFetch(driver, this.settings, a.current, (err, res) => next(this.#decide(a, err, res))).start();
+          new CallbackFetch(driver, this.settings, a.current, (err, res) => next(this.#decide(a, err, res)), this.#sinkFor(a.current)).start();
         if (step.delayMs > 0) driver.after(step.delayMs, go);
         else go();
       };
@@ -285,7 +291,7 @@ export class Crawl {
         }
         if (step.delayMs > 0) await loop.sleep(step.delayMs);
         try {
-          step = this.#decide(a, null, await fetchAsync(loop, this.settings, a.current));
+          step = this.#decide(a, null, await fetchAsync(loop, this.settings, a.current, this.#sinkFor(a.current)));
         } catch (err) {
           step = this.#decide(a, toFetchError(err), undefined);
         }
@@ -307,6 +313,22 @@ export class Crawl {
   }
 
   // ---- what to do with an answer (shared by both styles) ---------------
+
+  // Where a page's body goes as it arrives. Kept in memory (bounded by --max-body): bodies to
+  // parse for links (HTML, CSS), answers that are not 2xx (never saved: redirects, errors,
+  // 429s), and encoded ones (gzip is decoded whole). Every other body is streamed to its file,
+  // or counted and dropped with --no-save.
+  #sinkFor(url: URL): SinkFor {
+    return (head: ResponseHead) => {
+      if (head.status < 200 || head.status >= 300) return undefined;
+      const enc = (header(head.headers, 'content-encoding') ?? 'identity').toLowerCase().trim();
+      if (enc !== 'identity' && enc !== '') return undefined;
+      const ct = header(head.headers, 'content-type');
+      if (isHtml(ct) || isCss(ct)) return undefined;
+      const store = this.#store;
+      return new StreamedBody(store && (() => store.open(url.href, ct)), this.opts.keepBodies === true);
+    };
+  }
 
   #attempt(t: Task): Attempt {
     const url = new URL(t.url);
@@ -476,7 +498,17 @@ export class Crawl {
     if (step.kind === 'skip') return then();
     const rec = step.rec;
     const res = step.res;
-    if (res) {
+    if (res?.sink instanceof StreamedBody) {
+      const sink = res.sink;
+      rec.bytes = sink.bytes;
+      const kept = sink.body();
+      if (kept) rec.body = kept;
+      if (sink.file !== undefined) rec.file = sink.file;
+      if (sink.error) {
+        rec.error = sink.error.message;
+        rec.kind = 'io';
+      }
+    } else if (res) {
       try {
         const body = decodeBody(res, this.opts.maxBodyBytes);
         rec.bytes = body.length;

@@ -3,20 +3,21 @@
 // runs TLS over a LoopSocketStream (tls.ts) on the same loop.
 import type { EventLoop } from 'iomux';
 import { Socket, SOCK_STREAM } from 'iomux';
-import { buildRequest, FetchError, ResponseParser } from './http';
+import { buildRequest, FetchError, ResponseParser, type SinkFor } from './http';
 import { LoopSocketStream, TlsConn } from './tls';
 import { originKey, poolTls, port, staleConnection, toFetchError, type FetchedResponse, type FetchSettings } from './conn';
 
-export async function fetchAsync(loop: EventLoop, settings: FetchSettings, url: URL): Promise<FetchedResponse> {
-  if (url.protocol === 'https:') return fetchTls(loop, settings, url);
+/** sinkFor: where the body goes as it arrives (see http.ts BodySink); without it the body is kept in memory. */
+export async function fetchAsync(loop: EventLoop, settings: FetchSettings, url: URL, sinkFor?: SinkFor): Promise<FetchedResponse> {
+  if (url.protocol === 'https:') return fetchTls(loop, settings, url, sinkFor);
   const pooled = settings.keepAlive ? settings.pool.take(originKey(url)) : undefined;
-  const parser = new ResponseParser('GET', settings.limits);
+  const parser = new ResponseParser('GET', settings.limits, sinkFor);
   try {
     return await exchange(loop, settings, url, pooled ?? (await connect(loop, settings, url)), parser, !!pooled);
   } catch (e) {
     const err = toFetchError(e);
     if (!staleConnection(err, !!pooled, parser.started)) throw err;
-    const fresh = new ResponseParser('GET', settings.limits);
+    const fresh = new ResponseParser('GET', settings.limits, sinkFor);
     return exchange(loop, settings, url, await connect(loop, settings, url), fresh, false);
   }
 }
@@ -47,17 +48,26 @@ async function exchange(loop: EventLoop, settings: FetchSettings, url: URL, sock
     ac.abort(new FetchError('timeout', `no complete response from ${url.host} within ${settings.timeoutMs} ms`)),
   );
   const opts = { signal: ac.signal };
+  // The first read gets a buffer of what arrived (a small page is done with it); a longer
+  // response reads into one buffer of its own from then on (the parser copies what it keeps),
+  // so a streamed body of any size allocates nothing more. Not shared between fetches: the
+  // bytes of an awaited read must stay put until this fetch runs again.
+  let buf: Buffer | undefined;
   try {
     await loop.sockSendAll(sock, buildRequest(url, { keepAlive: settings.keepAlive, userAgent: settings.userAgent }), opts);
     while (!parser.done) {
-      const data = await loop.sockRecv(sock, 65536, opts);
+      let data: Buffer;
+      if (buf) data = buf.subarray(0, await loop.sockRecvInto(sock, buf, opts));
+      else data = await loop.sockRecv(sock, 65536, opts);
       if (data.length === 0) {
         parser.end();
         break;
       }
       parser.feed(data);
+      if (!buf && !parser.done) buf = Buffer.allocUnsafe(65536);
     }
   } catch (err) {
+    parser.abort();
     sock.close();
     throw toFetchError(err);
   } finally {
@@ -78,16 +88,16 @@ function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
-async function fetchTls(loop: EventLoop, settings: FetchSettings, url: URL): Promise<FetchedResponse> {
+async function fetchTls(loop: EventLoop, settings: FetchSettings, url: URL, sinkFor?: SinkFor): Promise<FetchedResponse> {
   const key = originKey(url);
   const pooled = settings.keepAlive ? settings.tlsPool.take(key) : undefined;
-  const parser = new ResponseParser('GET', settings.limits);
+  const parser = new ResponseParser('GET', settings.limits, sinkFor);
   try {
     return await exchangeTls(loop, settings, url, pooled ?? (await connectTls(loop, settings, url)), parser, !!pooled);
   } catch (e) {
     const err = toFetchError(e);
     if (!staleConnection(err, !!pooled, parser.started)) throw err;
-    const fresh = new ResponseParser('GET', settings.limits);
+    const fresh = new ResponseParser('GET', settings.limits, sinkFor);
     return exchangeTls(loop, settings, url, await connectTls(loop, settings, url), fresh, false);
   }
 }
@@ -128,6 +138,7 @@ async function exchangeTls(loop: EventLoop, settings: FetchSettings, url: URL, c
       });
     });
   } catch (err) {
+    parser.abort();
     conn.close();
     throw toFetchError(err);
   }

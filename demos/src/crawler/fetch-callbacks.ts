@@ -6,7 +6,7 @@
 import { AbortError } from 'iomux';
 import { EVENT_READ, EVENT_WRITE, type BaseSelector, type SelectorKey } from 'iomux';
 import { Socket, SOCK_STREAM } from 'iomux';
-import { buildRequest, FetchError, ResponseParser } from './http';
+import { buildRequest, FetchError, ResponseParser, type SinkFor } from './http';
 import { SelectorSocketStream, TlsConn } from './tls';
 import { originKey, poolTls, port, staleConnection, toFetchError, type FetchedResponse, type FetchSettings } from './conn';
 import { ServeLoop } from '../toolkit/loop';
@@ -19,6 +19,12 @@ type Callback = (mask: number) => void;
  * ready key.
  */
 export class CallbackDriver extends ServeLoop<Callback> {
+  /**
+   * Every fetch reads into this one buffer: a read is fed to its parser at once
+   * (which copies what it keeps), so no fetch needs it past its own callback.
+   */
+  readonly recvBuffer = Buffer.allocUnsafe(65536);
+
   constructor(sel: BaseSelector<Callback>) {
     super(sel, {
       // selectAsync's answer was taken before the microtasks that ran since (a fetch
@@ -52,9 +58,11 @@ export class CallbackFetch {
     private readonly settings: FetchSettings,
     private readonly url: URL,
     private readonly done: (err: FetchError | null, res?: FetchedResponse) => void,
+    /** Where the body goes as it arrives (see http.ts BodySink); without it the body is kept in memory. */
+    private readonly sinkFor?: SinkFor,
   ) {
     this.#request = buildRequest(url, { keepAlive: settings.keepAlive, userAgent: settings.userAgent });
-    this.#parser = new ResponseParser('GET', settings.limits);
+    this.#parser = new ResponseParser('GET', settings.limits, sinkFor);
   }
 
   start(): void {
@@ -166,13 +174,14 @@ export class CallbackFetch {
   readonly #readResponse = (): void => {
     try {
       for (;;) {
-        const data = this.#sock!.recv(65536);
-        if (data === null) return; // wait for more
-        if (data.length === 0) {
+        const buf = this.driver.recvBuffer;
+        const n = this.#sock!.recvInto(buf);
+        if (n === null) return; // wait for more
+        if (n === 0) {
           this.#parser.end();
           return this.#finish();
         }
-        this.#parser.feed(data);
+        this.#parser.feed(buf.subarray(0, n));
         if (this.#parser.done) return this.#finish();
       }
     } catch (err) {
@@ -209,6 +218,7 @@ export class CallbackFetch {
   #fail(err: FetchError): void {
     if (this.#finished) return;
     this.#timer?.cancel();
+    this.#parser.abort();
     this.#unwatch();
     this.#sock?.close();
     this.#sock = undefined;
@@ -216,7 +226,7 @@ export class CallbackFetch {
     this.#tls = undefined;
     if (!this.#triedFresh && staleConnection(err, this.#reused, this.#parser.started)) {
       this.#triedFresh = true;
-      this.#parser = new ResponseParser('GET', this.settings.limits);
+      this.#parser = new ResponseParser('GET', this.settings.limits, this.sinkFor);
       return this.#connect();
     }
     this.#finished = true;

@@ -54,7 +54,10 @@ export interface ParsedResponse {
   /** As received: names keep their case, duplicates keep their order. */
   headers: Array<[string, string]>;
   trailers: Array<[string, string]>;
+  /** Empty when the body went to a sink instead (see BodySink). */
   body: Buffer;
+  /** Where the body went, when the parser was given a sink for it. */
+  sink?: BodySink;
   /** The connection may carry another request (framed body, no Connection: close, nothing extra received). */
   reusable: boolean;
 }
@@ -65,6 +68,28 @@ export function header(headers: Array<[string, string]>, name: string): string |
   const vals = headers.filter(([n]) => n.toLowerCase() === want).map(([, v]) => v);
   return vals.length ? vals.join(', ') : undefined;
 }
+
+/** The status and headers of the final response, before any body byte. */
+export interface ResponseHead {
+  status: number;
+  headers: Array<[string, string]>;
+}
+
+/**
+ * Takes a body piece by piece as it arrives instead of the parser holding it
+ * whole. write() gets views of the receive buffer: use or copy them at once.
+ * Never throws: a sink that cannot store keeps its error for the caller.
+ */
+export interface BodySink {
+  write(part: Buffer): void;
+  /** The body is complete. */
+  end(): void;
+  /** The response failed or was cut short: discard what was written. */
+  abort(): void;
+}
+
+/** Given the head of the final response: a sink for its body, or undefined to keep the body in memory. */
+export type SinkFor = (head: ResponseHead) => BodySink | undefined;
 
 export interface ParserLimits {
   maxHeaderBytes: number;
@@ -107,10 +132,12 @@ export class ResponseParser {
   #keepAlive = false;
   #extra = false;
   #gotBytes = false;
+  #sink: BodySink | undefined;
 
   constructor(
     readonly method: 'GET' | 'HEAD',
     readonly limits: ParserLimits,
+    private readonly sinkFor?: SinkFor,
   ) {}
 
   get done(): boolean {
@@ -122,6 +149,7 @@ export class ResponseParser {
     return this.#gotBytes;
   }
 
+  /** Keeps no reference to data (what it keeps it copies): the caller may reuse its receive buffer. */
   feed(data: Buffer): void {
     if (data.length === 0) return;
     this.#gotBytes = true;
@@ -136,7 +164,7 @@ export class ResponseParser {
           this.#addBody(data.subarray(off, off + n));
           off += n;
           this.#remaining -= n;
-          if (this.#remaining === 0) this.#state = S.Done;
+          if (this.#remaining === 0) this.#complete();
           break;
         }
         case S.UntilClose:
@@ -148,7 +176,7 @@ export class ResponseParser {
         case S.Trailers: {
           const nl = data.indexOf(10, off);
           const end = nl < 0 ? data.length : nl + 1;
-          this.#line = this.#line.length ? Buffer.concat([this.#line, data.subarray(off, end)]) : data.subarray(off, end);
+          this.#line = this.#line.length ? Buffer.concat([this.#line, data.subarray(off, end)]) : Buffer.from(data.subarray(off, end));
           off = end;
           this.#checkLineLength();
           if (nl < 0) break;
@@ -176,13 +204,21 @@ export class ResponseParser {
   /** The peer closed: completes a close-delimited body, else the response was cut short. */
   end(): void {
     if (this.#state === S.UntilClose) {
-      this.#state = S.Done;
       this.#keepAlive = false;
+      this.#complete();
       return;
     }
     if (this.#state !== S.Done) {
       throw new FetchError('malformed', this.#gotBytes ? 'connection closed before the response was complete' : 'connection closed without a response');
     }
+  }
+
+  /** The exchange failed: a sink given the body so far discards it. Idempotent; nothing once done. */
+  abort(): void {
+    if (this.#state === S.Done) return;
+    const sink = this.#sink;
+    this.#sink = undefined;
+    sink?.abort();
   }
 
   response(): ParsedResponse {
@@ -194,6 +230,7 @@ export class ResponseParser {
       headers: this.#headers,
       trailers: this.#trailers,
       body: this.#bodyParts.length === 1 ? this.#bodyParts[0] : Buffer.concat(this.#bodyParts),
+      ...(this.#sink ? { sink: this.#sink } : {}),
       reusable: this.#keepAlive && !this.#extra,
     };
   }
@@ -202,7 +239,13 @@ export class ResponseParser {
     if (part.length === 0) return;
     this.#bodyBytes += part.length;
     if (this.#bodyBytes > this.limits.maxBodyBytes) throw new FetchError('too-large', `body larger than ${this.limits.maxBodyBytes} bytes`);
-    this.#bodyParts.push(part);
+    if (this.#sink) this.#sink.write(part);
+    else this.#bodyParts.push(Buffer.from(part));
+  }
+
+  #complete(): void {
+    this.#state = S.Done;
+    this.#sink?.end();
   }
 
   // Accumulates the head until the blank line, then parses it; returns the new offset.
@@ -227,6 +270,11 @@ export class ResponseParser {
     if (this.#headBytes > this.limits.maxHeaderBytes) throw new FetchError('too-large', `headers larger than ${this.limits.maxHeaderBytes} bytes`);
     this.#head = Buffer.alloc(0);
     this.#parseHead(head.subarray(0, end).toString('latin1'));
+    if (this.#status !== 0 && this.sinkFor && !this.#sink) {
+      // The final head (not a 1xx): from here the body may go to a sink.
+      this.#sink = this.sinkFor({ status: this.#status, headers: this.#headers });
+      if (this.#state === S.Done) this.#sink?.end();
+    }
     return off + (end + sep - prev);
   }
 
@@ -311,7 +359,7 @@ export class ResponseParser {
     }
     // Trailers: fields until the blank line.
     if (line === '') {
-      this.#state = S.Done;
+      this.#complete();
       return;
     }
     this.#headBytes += line.length + 2;

@@ -3,7 +3,9 @@
 // ".." or control character survives, whatever the URL (encoded slashes
 // included). --layout mirror: a host/path tree as wget makes, browsable, each
 // segment cleaned the same way and the result checked to be inside the directory.
-import { createHash } from 'node:crypto';
+// Either way a body is written to a temporary name beside its final one and
+// renamed when complete, so a failed fetch never leaves a partial file behind.
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -24,10 +26,86 @@ export function safeFileName(url: string): string {
   return `${stem || 'page'}.${hash}`;
 }
 
+/**
+ * A body on its way to disk: written piece by piece to a temporary file in
+ * the final file's directory, renamed to the final name by commit(), removed
+ * by discard(). Synchronous, like the writes it replaces: one write per
+ * received piece, no copy kept.
+ */
+export class FileWriter {
+  #fd: number;
+  #tmp: string;
+  #open = true;
+
+  constructor(readonly file: string) {
+    // Hidden and random: never a name a page of the crawl could get, never reused.
+    this.#tmp = path.join(path.dirname(file), `.${path.basename(file).slice(0, 100)}.${randomBytes(6).toString('hex')}.part`);
+    this.#fd = fs.openSync(this.#tmp, 'wx', 0o666);
+  }
+
+  write(part: Buffer): void {
+    for (let off = 0; off < part.length; ) off += fs.writeSync(this.#fd, part, off, part.length - off);
+  }
+
+  /** The body is complete: the file appears under its final name. Returns that name. */
+  commit(): string {
+    this.#close();
+    try {
+      fs.renameSync(this.#tmp, this.file);
+    } catch (err) {
+      // Mirror layout: "/a/b" made a directory of "a" while "/a" was arriving: the page becomes a/index.html.
+      if ((err as NodeJS.ErrnoException).code === 'EISDIR') {
+        try {
+          fs.renameSync(this.#tmp, path.join(this.file, 'index.html'));
+          return path.join(this.file, 'index.html');
+        } catch {
+          /* fall through: report the first error */
+        }
+      }
+      this.#unlink();
+      throw err;
+    }
+    return this.file;
+  }
+
+  /** Removes the partial file (idempotent). */
+  discard(): void {
+    this.#close();
+    this.#unlink();
+  }
+
+  #close(): void {
+    if (!this.#open) return;
+    this.#open = false;
+    fs.closeSync(this.#fd);
+  }
+
+  #unlink(): void {
+    try {
+      fs.unlinkSync(this.#tmp);
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
 export interface Store {
   readonly dir: string;
-  /** Writes the body and returns the path; throws rather than write outside dir. */
+  /** A writer for the body of url; throws rather than write outside dir. */
+  open(url: string, contentType?: string): FileWriter;
+  /** Writes a whole body (through a temporary file) and returns the path. */
   save(url: string, body: Buffer, contentType?: string): string;
+}
+
+function saveWhole(store: Store, url: string, body: Buffer, contentType?: string): string {
+  const w = store.open(url, contentType);
+  try {
+    w.write(body);
+  } catch (err) {
+    w.discard();
+    throw err;
+  }
+  return w.commit();
 }
 
 export class PageStore implements Store {
@@ -37,12 +115,15 @@ export class PageStore implements Store {
     fs.mkdirSync(this.dir, { recursive: true });
   }
 
-  /** Writes the page and returns the path; refuses (throws) anything that would land outside dir. */
-  save(url: string, body: Buffer, _contentType?: string): string {
+  /** Refuses (throws) anything that would land outside dir. */
+  open(url: string, _contentType?: string): FileWriter {
     const file = path.join(this.dir, safeFileName(url));
     if (path.dirname(file) !== this.dir) throw new Error(`refusing to write outside ${this.dir}: ${file}`);
-    fs.writeFileSync(file, body);
-    return file;
+    return new FileWriter(file);
+  }
+
+  save(url: string, body: Buffer, contentType?: string): string {
+    return saveWhole(this, url, body, contentType);
   }
 }
 
@@ -113,23 +194,25 @@ export class MirrorStore implements Store {
     fs.mkdirSync(this.dir, { recursive: true });
   }
 
-  save(url: string, body: Buffer, contentType?: string): string {
+  open(url: string, contentType?: string): FileWriter {
     let file = path.resolve(this.dir, mirrorPath(url, contentType));
     if (!file.startsWith(this.dir + path.sep)) throw new Error(`refusing to write outside ${this.dir}: ${file}`);
     try {
       fs.mkdirSync(path.dirname(file), { recursive: true });
       if (isDir(file)) file = path.join(file, 'index.html'); // "/a" after "/a/b": the page becomes a/index.html
-      fs.writeFileSync(file, body);
+      return new FileWriter(file);
     } catch (err) {
       // A file where a directory must go ("/a" saved, now "/a/b"): keep the page, flat, aside.
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'ENOTDIR' && code !== 'EEXIST' && code !== 'EISDIR') throw err;
       const aside = path.join(this.dir, '_conflicts');
       fs.mkdirSync(aside, { recursive: true });
-      file = path.join(aside, safeFileName(url));
-      fs.writeFileSync(file, body);
+      return new FileWriter(path.join(aside, safeFileName(url)));
     }
-    return file;
+  }
+
+  save(url: string, body: Buffer, contentType?: string): string {
+    return saveWhole(this, url, body, contentType);
   }
 }
 
