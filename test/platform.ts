@@ -1,6 +1,7 @@
 // Which platform the suite runs on, for tests of a mechanism that only some
 // have: those are skipped elsewhere with the reason in their name
 // (`describe.skipIf(!LINUX)('... (epoll is Linux-only)', ...)`), never dropped.
+import { spawnSync } from 'node:child_process';
 import { it } from 'vitest';
 
 export const LINUX = process.platform === 'linux';
@@ -23,6 +24,15 @@ export const itPipes = itUnless(WINDOWS, 'pipes: Windows select() takes sockets 
 export const itProcFs = itUnless(!LINUX, 'reads /proc/self: Linux-only');
 /** Tests that run sh or send POSIX signals. */
 export const itPosixProcess = itUnless(WINDOWS, 'sh and POSIX signals: not on Windows');
+
+/**
+ * Tests whose peer is a python3 process. Linux always runs them (a missing
+ * python3 fails there); on Windows python3 is often not on PATH (never under wine).
+ */
+export const HAS_PYTHON3 = !WINDOWS || spawnSync('python3', ['-c', ''], { timeout: 30000 }).status === 0;
+export const itPython3 = itUnless(!HAS_PYTHON3, 'python3 peer: python3 is not on PATH here');
+/** Tests on AF_UNIX datagram sockets: Windows' AF_UNIX has streams only. */
+export const itUnixDgram = itUnless(WINDOWS, 'AF_UNIX datagrams: Windows has AF_UNIX streams only');
 
 /** Why a selector backend is missing on this platform ('' where it is there). */
 export function backendMissing(name: string): string {

@@ -12,7 +12,7 @@ import {
 import {
   catchError, drain, expectSystemError, python, readN, runChild, tempDir, until, waitReadable, writable,
 } from './socket-helpers';
-import { itPipes } from './platform';
+import { itPipes, itPython3 } from './platform';
 
 const root = path.resolve(__dirname, '..');
 const opened: Socket[] = [];
@@ -513,7 +513,7 @@ describe('host names', () => {
 });
 
 describe('python3 as the peer', () => {
-  it('a python3 client connects to an iomux listener; iomux echoes', async () => {
+  itPython3('a python3 client connects to an iomux listener; iomux echoes', async () => {
     const [srv, port] = listener();
     srv.setBlocking(false);
     const child = python(`
@@ -542,7 +542,7 @@ s.close()
     expect(conn.recv(10)!.length).toBe(0);
   });
 
-  it('an iomux client talks to a python3 server (IPv4 and IPv6)', async () => {
+  itPython3('an iomux client talks to a python3 server (IPv4 and IPv6)', async () => {
     for (const [family, host, pyfam] of [[AF_INET, '127.0.0.1', 'AF_INET'], [AF_INET6, '::1', 'AF_INET6']] as const) {
       const child = python(`
 import socket
@@ -597,7 +597,7 @@ describe('blocking mode', () => {
     expect(b.getBlocking()).toBe(true);
   });
 
-  it('a blocking recv waits for data that arrives later (peer in a python child)', async () => {
+  itPython3('a blocking recv waits for data that arrives later (peer in a python child)', async () => {
     const [srv, port] = listener();
     srv.setBlocking(false);
     const child = python(`

@@ -2,6 +2,7 @@
 // Winsock error codes become the errno values the rest of the addon speaks.
 #include "sys.h"
 
+#include <cstring>
 #include <mutex>
 #include <unordered_set>
 
@@ -223,13 +224,23 @@ long SendTo(fd_t fd, const void* buf, size_t len, const sockaddr* addr, socklen_
   int n = ::sendto(SOCKET(fd), static_cast<const char*>(buf), len > INT_MAX ? INT_MAX : int(len), flags, addr, alen);
   return n == SOCKET_ERROR ? Fail() : n;
 }
+// A datagram longer than the buffer: Winsock fills the buffer, drops the rest
+// and fails with WSAEMSGSIZE; POSIX returns the truncated length. Do as POSIX.
+static long Received(int n, int cap) {
+  if (n != SOCKET_ERROR) return n;
+  if (WSAGetLastError() == WSAEMSGSIZE) {
+    WSASetLastError(0);
+    return cap;
+  }
+  return Fail();
+}
 long Recv(fd_t fd, void* buf, size_t len, int flags) {
-  int n = ::recv(SOCKET(fd), static_cast<char*>(buf), len > INT_MAX ? INT_MAX : int(len), flags);
-  return n == SOCKET_ERROR ? Fail() : n;
+  int cap = len > INT_MAX ? INT_MAX : int(len);
+  return Received(::recv(SOCKET(fd), static_cast<char*>(buf), cap, flags), cap);
 }
 long RecvFrom(fd_t fd, void* buf, size_t len, sockaddr* addr, socklen_t* alen, int flags) {
-  int n = ::recvfrom(SOCKET(fd), static_cast<char*>(buf), len > INT_MAX ? INT_MAX : int(len), flags, addr, alen);
-  return n == SOCKET_ERROR ? Fail() : n;
+  int cap = len > INT_MAX ? INT_MAX : int(len);
+  return Received(::recvfrom(SOCKET(fd), static_cast<char*>(buf), cap, flags, addr, alen), cap);
 }
 
 // Winsock's WSASendMsg/WSARecvMsg work on datagram sockets only and carry no
@@ -274,11 +285,50 @@ int Select(int nfds, fd_set* r, fd_set* w, fd_set* x, timeval* tv) {
     Sleep(tv ? DWORD(tv->tv_sec * 1000 + (tv->tv_usec + 999) / 1000) : INFINITE);
     return 0;
   }
-  int n = ::select(nfds, r, w, x, tv);
-  return n == SOCKET_ERROR ? Fail() : n;
+  if (!w || !w->fd_count) {
+    int n = ::select(nfds, r, w, x, tv);
+    return n == SOCKET_ERROR ? Fail() : n;
+  }
+  // Winsock reports a failed connect in the except set only, where POSIX makes
+  // the socket writable (then SO_ERROR says why). Watch the write set in the
+  // except set too and report such sockets writable, as CPython's selectors do.
+  fd_set want_w = *w, want_x, got_x;
+  if (x) want_x = *x;
+  else FD_ZERO(&want_x);
+  got_x = want_x;
+  for (u_int i = 0; i < want_w.fd_count && got_x.fd_count < FD_SETSIZE; i++) FD_SET(want_w.fd_array[i], &got_x);
+  int n = ::select(nfds, r, w, &got_x, tv);
+  if (n == SOCKET_ERROR) return Fail();
+  if (x) FD_ZERO(x);
+  for (u_int i = 0; i < got_x.fd_count; i++) {
+    SOCKET s = got_x.fd_array[i];
+    if (x && FD_ISSET(s, &want_x)) FD_SET(s, x);
+    if (FD_ISSET(s, &want_w) && !FD_ISSET(s, w)) FD_SET(s, w);
+  }
+  return int((r ? r->fd_count : 0) + w->fd_count + (x ? x->fd_count : 0));
 }
 
 bool FitsFdSet(fd_t) { return true; }  // the count is checked instead
+
+int GetSockName(fd_t fd, sockaddr* addr, socklen_t* len) {
+  if (::getsockname(SOCKET(fd), addr, len) == 0) return 0;
+  if (WSAGetLastError() != WSAEINVAL) return Fail();
+  WSAPROTOCOL_INFOW info;
+  int il = sizeof info;
+  if (getsockopt(SOCKET(fd), SOL_SOCKET, SO_PROTOCOL_INFOW, reinterpret_cast<char*>(&info), &il) != 0) return Fail();
+  socklen_t want = info.iAddressFamily == AF_INET    ? socklen_t(sizeof(sockaddr_in))
+                   : info.iAddressFamily == AF_INET6 ? socklen_t(sizeof(sockaddr_in6))
+                                                     : socklen_t(sizeof(addr->sa_family));  // unnamed AF_UNIX
+  if (*len < want) {
+    SetErrno(EINVAL);
+    return -1;
+  }
+  std::memset(addr, 0, size_t(want));
+  addr->sa_family = ADDRESS_FAMILY(info.iAddressFamily);
+  *len = want;
+  WSASetLastError(0);
+  return 0;
+}
 
 bool ReadableNow(fd_t fd) {
   fd_set r;
