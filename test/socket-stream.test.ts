@@ -13,6 +13,7 @@ import {
   catchError, drain, expectSystemError, python, readN, runChild, tempDir, until, waitReadable, writable,
 } from './socket-helpers';
 import { itPipes, itPython3 } from './platform';
+import { TIME_SCALE } from './time-scale';
 
 const root = path.resolve(__dirname, '..');
 const opened: Socket[] = [];
@@ -375,6 +376,8 @@ describe('send/recv/recvInto', () => {
     `]);
     const [conn] = track(await until(() => srv.accept(), 10000, 'child connection'));
     expect(conn.getBlocking()).toBe(true);
+    // Still blocking, but bounded: a child that never reads must fail the test, not hang it.
+    conn.setTimeout(30000 * TIME_SCALE);
     conn.sendAll(payload);
     conn.close();
     const r = await child.done;
@@ -608,6 +611,7 @@ s.sendall(b'late')
 s.close()
 `);
     const [conn] = track(await until(() => srv.accept(), 10000));
+    conn.setTimeout(30000 * TIME_SCALE); // blocking, but a peer that never sends fails the test instead of hanging it
     const t0 = Date.now();
     const got = conn.recv(10)!;
     expect(got.toString()).toBe('late');

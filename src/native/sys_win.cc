@@ -165,7 +165,15 @@ fd_t Accept(fd_t fd, sockaddr* addr, socklen_t* len) {
 
 // No socketpair() in Winsock: connect two loopback sockets to each other.
 int SocketPair(int family, int type, fd_t out[2]) {
-  (void)family;  // AF_UNIX pairs are emulated over AF_INET loopback too
+  // Only AF_UNIX has pairs, as on Linux; they are emulated over AF_INET loopback.
+  if (family != AF_UNIX) {
+    SetErrno(family == AF_INET || family == AF_INET6 ? EOPNOTSUPP : EAFNOSUPPORT);
+    return -1;
+  }
+  if (type != SOCK_STREAM && type != SOCK_DGRAM) {
+    SetErrno(EINVAL);
+    return -1;
+  }
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -349,7 +357,7 @@ int WaitWritable(fd_t fd) {
 
 int OpenWake(WakePair* w) {
   fd_t fds[2];
-  if (SocketPair(AF_INET, SOCK_STREAM, fds) < 0) return -1;
+  if (SocketPair(AF_UNIX, SOCK_STREAM, fds) < 0) return -1;
   SetNonBlocking(fds[0], true);
   SetNonBlocking(fds[1], true);
   w->read_fd = fds[0];
