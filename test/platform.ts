@@ -53,6 +53,7 @@ export const itUnixDgram = itUnless(WINDOWS, 'AF_UNIX datagrams: Windows has AF_
 /** Why a selector backend is missing on this platform ('' where it is there). */
 export function backendMissing(name: string): string {
   if (name === 'epoll' && !LINUX) return 'epoll is Linux-only';
+  if (name === 'io_uring' && !LINUX) return 'io_uring is Linux-only';
   if (name === 'poll' && WINDOWS) return 'no poll(2) on Windows: Poll throws ENOSYS';
   return '';
 }

@@ -12,7 +12,7 @@ import {
 import {
   catchError, drain, expectSystemError, python, readN, runChild, tempDir, until, waitReadable, writable,
 } from './socket-helpers';
-import { itPipes, itPython3 } from './platform';
+import { itPipes, itPython3, itUnixSockets } from './platform';
 import { TIME_SCALE } from './time-scale';
 
 const root = path.resolve(__dirname, '..');
@@ -128,7 +128,7 @@ describe.each([
 });
 
 describe('AF_UNIX stream', () => {
-  it('bind to a path, connect, accept: path addresses, unnamed client, data both ways, EOF', () => {
+  itUnixSockets('bind to a path, connect, accept: path addresses, unnamed client, data both ways, EOF', () => {
     const dir = tempDir();
     cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
     const p = path.join(dir, 'srv.sock');
@@ -153,7 +153,7 @@ describe('AF_UNIX stream', () => {
     expect(conn.recv(64)!.length).toBe(0);
   });
 
-  it('connect to a path nobody listens on: ENOENT; bind to a path in use: EADDRINUSE', () => {
+  itUnixSockets('connect to a path nobody listens on: ENOENT; bind to a path in use: EADDRINUSE', () => {
     const dir = tempDir();
     cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
     const s = track(new Socket(AF_UNIX));

@@ -242,12 +242,24 @@ static long Received(int n, int cap) {
   }
   return Fail();
 }
+// What is worth handing to Winsock for a read of len bytes: wine walks the whole
+// buffer of every recv (recv(2**31-1) took minutes), so a huge request gets
+// what is queued, but at least 1 MiB (more than any datagram, so none is cut short).
+static int ReadCap(fd_t fd, size_t len) {
+  const size_t kFloor = size_t(1) << 20;
+  if (len <= kFloor) return int(len);
+  u_long avail = 0;
+  if (ioctlsocket(SOCKET(fd), FIONREAD, &avail) != 0) avail = 0;
+  size_t want = avail > kFloor ? size_t(avail) : kFloor;
+  if (want > len) want = len;
+  return want > size_t(INT_MAX) ? INT_MAX : int(want);
+}
 long Recv(fd_t fd, void* buf, size_t len, int flags) {
-  int cap = len > INT_MAX ? INT_MAX : int(len);
+  int cap = ReadCap(fd, len);
   return Received(::recv(SOCKET(fd), static_cast<char*>(buf), cap, flags), cap);
 }
 long RecvFrom(fd_t fd, void* buf, size_t len, sockaddr* addr, socklen_t* alen, int flags) {
-  int cap = len > INT_MAX ? INT_MAX : int(len);
+  int cap = ReadCap(fd, len);
   return Received(::recvfrom(SOCKET(fd), static_cast<char*>(buf), cap, flags, addr, alen), cap);
 }
 
