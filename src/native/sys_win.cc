@@ -147,6 +147,11 @@ int GetNonBlocking(fd_t fd, bool* on) {
 }
 
 fd_t Socket(int family, int type, int proto) {
+  // A type no system knows is EINVAL on Linux; Winsock says WSAESOCKTNOSUPPORT.
+  if (type < SOCK_STREAM || type > SOCK_SEQPACKET) {
+    SetErrno(EINVAL);
+    return -1;
+  }
   // No handle inheritance: Windows' close-on-exec.
   SOCKET s = WSASocketW(family, type, proto, nullptr, 0, WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
   if (s == INVALID_SOCKET) return Fail();
@@ -226,7 +231,16 @@ int Pipe(fd_t out[2]) {
 
 long Send(fd_t fd, const void* buf, size_t len, int flags) {
   int n = ::send(SOCKET(fd), static_cast<const char*>(buf), len > INT_MAX ? INT_MAX : int(len), flags);
-  return n == SOCKET_ERROR ? Fail() : n;
+  if (n != SOCKET_ERROR) return n;
+  // send() on a datagram socket with no peer: POSIX says EDESTADDRREQ.
+  int wsa = WSAGetLastError(), type = 0, tl = sizeof type;
+  if ((wsa == WSAENOTCONN || wsa == WSAEINVAL) &&
+      getsockopt(SOCKET(fd), SOL_SOCKET, SO_TYPE, reinterpret_cast<char*>(&type), &tl) == 0 && type == SOCK_DGRAM) {
+    SetErrno(EDESTADDRREQ);
+    return -1;
+  }
+  WSASetLastError(wsa);
+  return Fail();
 }
 long SendTo(fd_t fd, const void* buf, size_t len, const sockaddr* addr, socklen_t alen, int flags) {
   int n = ::sendto(SOCKET(fd), static_cast<const char*>(buf), len > INT_MAX ? INT_MAX : int(len), flags, addr, alen);
