@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AF_INET, EventLoop, SOCK_DGRAM, Socket, close, pipe, setBlocking, socketpair } from '../src/ts/index';
 import { catchError } from './socket-helpers';
+import { itPipes } from './platform';
 
 const cleanups: Array<() => void> = [];
 afterEach(() => {
@@ -25,7 +26,7 @@ function newPipe(): [number, number] {
 }
 
 describe('addReader/removeReader/addWriter/removeWriter', () => {
-  it('a reader on a pipe is called each time it is readable, until removed (asyncio test_add_reader)', async () => {
+  itPipes('a reader on a pipe is called each time it is readable, until removed (asyncio test_add_reader)', async () => {
     const loop = newLoop();
     const [r, w] = newPipe();
     setBlocking(r, false);
@@ -108,7 +109,7 @@ describe('addReader/removeReader/addWriter/removeWriter', () => {
     });
   });
 
-  it('a throwing callback is reported as a warning and the loop goes on; close() drops callbacks without calling them', async () => {
+  itPipes('a throwing callback is reported as a warning and the loop goes on; close() drops callbacks without calling them', async () => {
     const loop = newLoop();
     const [r, w] = newPipe();
     const warnings: string[] = [];
@@ -137,7 +138,7 @@ describe('addReader/removeReader/addWriter/removeWriter', () => {
     }
   });
 
-  it('bad input: wrong fd types, negative fds, non-function callbacks, a closed loop', () => {
+  itPipes('bad input: wrong fd types, negative fds, non-function callbacks, a closed loop', () => {
     const loop = newLoop();
     const code = (fn: () => unknown) => (catchError(fn) as { code?: string }).code;
     expect(code(() => loop.addReader('x' as unknown as number, () => {}))).toBe('ERR_INVALID_ARG_TYPE');

@@ -1,7 +1,9 @@
 // Which platform the suite runs on, for tests of a mechanism that only some
 // have: those are skipped elsewhere with the reason in their name
 // (`describe.skipIf(!LINUX)('... (epoll is Linux-only)', ...)`), never dropped.
+import { spawnSync } from 'node:child_process';
 import { it } from 'vitest';
+import { AF_UNIX, Socket } from '../src/ts/index';
 
 export const LINUX = process.platform === 'linux';
 export const WINDOWS = process.platform === 'win32';
@@ -24,9 +26,34 @@ export const itProcFs = itUnless(!LINUX, 'reads /proc/self: Linux-only');
 /** Tests that run sh or send POSIX signals. */
 export const itPosixProcess = itUnless(WINDOWS, 'sh and POSIX signals: not on Windows');
 
+/**
+ * Tests whose peer is a python3 process. Linux always runs them (a missing
+ * python3 fails there); on Windows python3 is often not on PATH (never under wine).
+ */
+export const HAS_PYTHON3 = !WINDOWS || spawnSync('python3', ['-c', ''], { timeout: 30000 }).status === 0;
+export const itPython3 = itUnless(!HAS_PYTHON3, 'python3 peer: python3 is not on PATH here');
+/** AF_UNIX stream sockets exist: always on POSIX, on Windows 10 and later, not under wine. */
+export const HAS_AF_UNIX = !WINDOWS || (() => {
+  try {
+    new Socket(AF_UNIX).close();
+    return true;
+  } catch {
+    return false;
+  }
+})();
+export const itUnixSockets = itUnless(!HAS_AF_UNIX, 'AF_UNIX sockets: this Windows has none (wine)');
+/** Tests that need socketpair()'s ends to be AF_UNIX: Windows emulates pairs over TCP loopback. */
+export const itUnixPairs = itUnless(WINDOWS, 'socketpair() is emulated over TCP loopback on Windows');
+/** select() limits on fd numbers: Winsock's fd_set holds FD_SETSIZE handles of any value (a count, not a number). */
+export const itFdNumberLimit = itUnless(WINDOWS, "Winsock's fd_set limits the count of handles, not their values");
+
+/** Tests on AF_UNIX datagram sockets: Windows' AF_UNIX has streams only. */
+export const itUnixDgram = itUnless(WINDOWS, 'AF_UNIX datagrams: Windows has AF_UNIX streams only');
+
 /** Why a selector backend is missing on this platform ('' where it is there). */
 export function backendMissing(name: string): string {
   if (name === 'epoll' && !LINUX) return 'epoll is Linux-only';
+  if (name === 'io_uring' && !LINUX) return 'io_uring is Linux-only';
   if (name === 'poll' && WINDOWS) return 'no poll(2) on Windows: Poll throws ENOSYS';
   return '';
 }

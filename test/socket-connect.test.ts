@@ -13,6 +13,7 @@ import {
   SO_REUSEPORT, Socket, createConnection, createServer, hasDualstackIpv6, socketpair,
 } from '../src/ts/index';
 import { catchError, expectSystemError, tempDir } from './socket-helpers';
+import { itPosixProcess, itPython3 } from './platform';
 
 const opened: Socket[] = [];
 afterEach(() => {
@@ -131,7 +132,7 @@ describe('IPv6 scope ids', () => {
 });
 
 describe('listen backlog (GeneralModuleTests.test_listen_backlog)', () => {
-  it('negative is 0, default min(SOMAXCONN, 128): python3 agrees on what the kernel reports', () => {
+  itPython3('negative is 0, default min(SOMAXCONN, 128): python3 agrees on what the kernel reports', () => {
     // ss shows a listener's backlog as Send-Q; read it back through /proc-free means: python's own listen(-1) works too.
     const s = track(new Socket());
     s.bind(['127.0.0.1', 0]);
@@ -336,7 +337,7 @@ describe('setTimeout/getTimeout (TCPTimeoutTest, UDPTimeoutTest)', () => {
     expectSystemError(catchError(() => a.send(big)), 'ETIMEDOUT', 'send');
   });
 
-  it('EINTR-safe: a signal arriving during a timed wait neither ends it early nor surfaces (python3 signals us)', () => {
+  itPosixProcess('EINTR-safe: a signal arriving during a timed wait neither ends it early nor surfaces (python3 signals us)', () => {
     const u = track(new Socket(AF_INET, SOCK_DGRAM));
     u.bind(['127.0.0.1', 0]);
     u.setTimeout(400);

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AF_INET, AF_INET6, AF_UNIX, SOCK_DGRAM, Socket, socketpair } from '../src/ts/index';
 import { catchError, expectSystemError, python, tempDir, until, waitReadable } from './socket-helpers';
+import { itPython3, itUnixDgram } from './platform';
 
 const opened: Socket[] = [];
 const cleanups: Array<() => void | Promise<void>> = [];
@@ -90,7 +91,7 @@ describe.each([
 });
 
 describe('UDP with python3', () => {
-  it('python3 sends to an iomux UDP socket and gets the reply from the address recvFrom reported', async () => {
+  itPython3('python3 sends to an iomux UDP socket and gets the reply from the address recvFrom reported', async () => {
     const s = track(new Socket(AF_INET, SOCK_DGRAM));
     s.bind(['127.0.0.1', 0]);
     const port = (s.getsockname() as [string, number])[1];
@@ -114,7 +115,7 @@ print(data.decode(), addr[0], addr[1], u.getsockname()[1])
 });
 
 describe('AF_UNIX datagram', () => {
-  it('sendTo a path; recvFrom returns the sender path; boundaries hold', () => {
+  itUnixDgram('sendTo a path; recvFrom returns the sender path; boundaries hold', () => {
     const dir = tempDir();
     cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
     const pa = path.join(dir, 'a.sock');
@@ -134,7 +135,7 @@ describe('AF_UNIX datagram', () => {
     expect(a.recvFrom(100)).toEqual([Buffer.from('back'), pb]);
   });
 
-  it('an unbound sender has no address: null, as Python reports None', () => {
+  itUnixDgram('an unbound sender has no address: null, as Python reports None', () => {
     const dir = tempDir();
     cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
     const p = path.join(dir, 'r.sock');
@@ -147,7 +148,7 @@ describe('AF_UNIX datagram', () => {
     expect(addr).toBeNull();
   });
 
-  it('sendTo a path nobody bound: ENOENT (or ECONNREFUSED for a stale socket file)', () => {
+  itUnixDgram('sendTo a path nobody bound: ENOENT (or ECONNREFUSED for a stale socket file)', () => {
     const dir = tempDir();
     cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
     const s = track(new Socket(AF_UNIX, SOCK_DGRAM));
@@ -159,7 +160,7 @@ describe('AF_UNIX datagram', () => {
     expectSystemError(catchError(() => s.sendTo(Buffer.from('x'), stale)), 'ECONNREFUSED', 'sendto');
   });
 
-  it('Linux abstract namespace addresses (leading NUL) round-trip', () => {
+  itUnixDgram('Linux abstract namespace addresses (leading NUL) round-trip', () => {
     const name = `\0iomux-test-${process.pid}-${Date.now()}`;
     const r = track(new Socket(AF_UNIX, SOCK_DGRAM));
     r.bind(name);
@@ -169,7 +170,7 @@ describe('AF_UNIX datagram', () => {
     expect(r.recv(100)!.toString()).toBe('abstract');
   });
 
-  it('socketpair(AF_UNIX, SOCK_DGRAM): boundaries hold, empty datagrams exist', () => {
+  itUnixDgram('socketpair(AF_UNIX, SOCK_DGRAM): boundaries hold, empty datagrams exist', () => {
     const [a, b] = socketpair(AF_UNIX, SOCK_DGRAM);
     track(a);
     track(b);

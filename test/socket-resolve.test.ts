@@ -10,6 +10,7 @@ import {
   NI_NUMERICSERV, NI_NAMEREQD, NI_DGRAM, SOCK_DGRAM, SOCK_STREAM, IPPROTO_TCP, getaddrinfo, getnameinfo,
 } from '../src/ts/index';
 import { catchError } from './socket-helpers';
+import { itPython3 } from './platform';
 
 // Asynchronous, so a slow python3 (e.g. under the ASan preload) never starves the vitest worker.
 async function py(code: string): Promise<unknown> {
@@ -18,7 +19,7 @@ async function py(code: string): Promise<unknown> {
 }
 
 describe('getaddrinfo', () => {
-  it('numeric hosts and ports: family, type, proto and address as Python gives them (test_getaddrinfo)', async () => {
+  itPython3('numeric hosts and ports: family, type, proto and address as Python gives them (test_getaddrinfo)', async () => {
     const ours = getaddrinfo('127.0.0.1', 80, { type: SOCK_STREAM });
     expect(ours).toEqual([{ family: AF_INET, type: SOCK_STREAM, proto: IPPROTO_TCP, canonname: '', address: ['127.0.0.1', 80] }]);
     const theirs = await py(`print(json.dumps([[f, t, p, c, list(a)] for f, t, p, c, a in socket.getaddrinfo('127.0.0.1', 80, 0, socket.SOCK_STREAM)]))`);
@@ -31,7 +32,7 @@ describe('getaddrinfo', () => {
     expect(v6[0]).toMatchObject({ family: AF_INET6, type: SOCK_DGRAM, address: ['::1', 8080] });
   });
 
-  it('localhost resolves with the same addresses python3 gets, and AI_CANONNAME fills canonname', async () => {
+  itPython3('localhost resolves with the same addresses python3 gets, and AI_CANONNAME fills canonname', async () => {
     const ours = getaddrinfo('localhost', 80, { type: SOCK_STREAM }).map((a) => a.address);
     const theirs = await py(`print(json.dumps([list(a[4][:2]) for a in socket.getaddrinfo('localhost', 80, 0, socket.SOCK_STREAM)]))`);
     expect(ours).toEqual(theirs);
@@ -92,7 +93,7 @@ describe('getaddrinfo', () => {
 });
 
 describe('getnameinfo', () => {
-  it('numeric answers for numeric flags, and the same names python3 finds (test_getnameinfo)', async () => {
+  itPython3('numeric answers for numeric flags, and the same names python3 finds (test_getnameinfo)', async () => {
     expect(getnameinfo(['127.0.0.1', 80], NI_NUMERICHOST | NI_NUMERICSERV)).toEqual(['127.0.0.1', '80']);
     expect(getnameinfo(['::1', 443], NI_NUMERICHOST | NI_NUMERICSERV)).toEqual(['::1', '443']);
     const ours = getnameinfo(['127.0.0.1', 80]);
@@ -127,7 +128,7 @@ describe('getnameinfo', () => {
 });
 
 describe('part 2 constants', () => {
-  it('every constant of the contract is exported with the value python3 has on this machine', async () => {
+  itPython3('every constant of the contract is exported with the value python3 has on this machine', async () => {
     const io = (await import('../src/ts/index')) as unknown as Record<string, number>;
     const names = [
       'AF_UNSPEC', 'AI_PASSIVE', 'AI_CANONNAME', 'AI_NUMERICHOST', 'AI_NUMERICSERV', 'AI_ADDRCONFIG', 'NI_NUMERICHOST',

@@ -12,7 +12,8 @@ import {
 import {
   catchError, drain, expectSystemError, python, readN, runChild, tempDir, until, waitReadable, writable,
 } from './socket-helpers';
-import { itPipes } from './platform';
+import { itPipes, itPython3, itUnixSockets } from './platform';
+import { TIME_SCALE } from './time-scale';
 
 const root = path.resolve(__dirname, '..');
 const opened: Socket[] = [];
@@ -127,7 +128,7 @@ describe.each([
 });
 
 describe('AF_UNIX stream', () => {
-  it('bind to a path, connect, accept: path addresses, unnamed client, data both ways, EOF', () => {
+  itUnixSockets('bind to a path, connect, accept: path addresses, unnamed client, data both ways, EOF', () => {
     const dir = tempDir();
     cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
     const p = path.join(dir, 'srv.sock');
@@ -152,7 +153,7 @@ describe('AF_UNIX stream', () => {
     expect(conn.recv(64)!.length).toBe(0);
   });
 
-  it('connect to a path nobody listens on: ENOENT; bind to a path in use: EADDRINUSE', () => {
+  itUnixSockets('connect to a path nobody listens on: ENOENT; bind to a path in use: EADDRINUSE', () => {
     const dir = tempDir();
     cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
     const s = track(new Socket(AF_UNIX));
@@ -375,6 +376,8 @@ describe('send/recv/recvInto', () => {
     `]);
     const [conn] = track(await until(() => srv.accept(), 10000, 'child connection'));
     expect(conn.getBlocking()).toBe(true);
+    // Still blocking, but bounded: a child that never reads must fail the test, not hang it.
+    conn.setTimeout(30000 * TIME_SCALE);
     conn.sendAll(payload);
     conn.close();
     const r = await child.done;
@@ -513,7 +516,7 @@ describe('host names', () => {
 });
 
 describe('python3 as the peer', () => {
-  it('a python3 client connects to an iomux listener; iomux echoes', async () => {
+  itPython3('a python3 client connects to an iomux listener; iomux echoes', async () => {
     const [srv, port] = listener();
     srv.setBlocking(false);
     const child = python(`
@@ -542,7 +545,7 @@ s.close()
     expect(conn.recv(10)!.length).toBe(0);
   });
 
-  it('an iomux client talks to a python3 server (IPv4 and IPv6)', async () => {
+  itPython3('an iomux client talks to a python3 server (IPv4 and IPv6)', async () => {
     for (const [family, host, pyfam] of [[AF_INET, '127.0.0.1', 'AF_INET'], [AF_INET6, '::1', 'AF_INET6']] as const) {
       const child = python(`
 import socket
@@ -597,7 +600,7 @@ describe('blocking mode', () => {
     expect(b.getBlocking()).toBe(true);
   });
 
-  it('a blocking recv waits for data that arrives later (peer in a python child)', async () => {
+  itPython3('a blocking recv waits for data that arrives later (peer in a python child)', async () => {
     const [srv, port] = listener();
     srv.setBlocking(false);
     const child = python(`
@@ -608,6 +611,7 @@ s.sendall(b'late')
 s.close()
 `);
     const [conn] = track(await until(() => srv.accept(), 10000));
+    conn.setTimeout(30000 * TIME_SCALE); // blocking, but a peer that never sends fails the test instead of hanging it
     const t0 = Date.now();
     const got = conn.recv(10)!;
     expect(got.toString()).toBe('late');

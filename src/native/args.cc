@@ -18,12 +18,10 @@ sys::fd_t ToFd(Napi::Env env, Napi::Value v, const char* what) {
   if (!ReadNumber(env, v, &d) || !std::isfinite(d) || std::trunc(d) != d)
     ThrowTypeError(env, std::string(what) + " must be an integer file descriptor");
   if (d < 0) ThrowRangeError(env, std::string(what) + " must be >= 0, got " + std::to_string((long long)d));
-#ifdef _WIN32
-  // SOCKET values are pointer-sized but stay far below 2^53.
-  if (d > 9007199254740991.0) ThrowRangeError(env, std::string(what) + " is out of range");
-#else
+  // Winsock SOCKET values are pointer-sized, but Windows keeps handles within
+  // 32 bits (64-bit Windows documents only their low 32 bits as significant),
+  // so the POSIX bound holds for them as well.
   if (d > INT_MAX) ThrowRangeError(env, std::string(what) + " is out of range (> " + std::to_string(INT_MAX) + ")");
-#endif
   return sys::fd_t(d);
 }
 

@@ -50,7 +50,7 @@ Napi::Value Adopt(const Napi::CallbackInfo& info) {
   sys::fd_t fd = ArgFd(info, 0);
   SockAddr a;
   a.len = sizeof a.storage;
-  if (getsockname(fd, a.get(), &a.len) < 0) ThrowSystemError(env, sys::LastError(), "getsockname");
+  if (sys::GetSockName(fd, a.get(), &a.len) < 0) ThrowSystemError(env, sys::LastError(), "getsockname");
   int type = 0;
   socklen_t tl = sizeof type;
   if (getsockopt(fd, SOL_SOCKET, SO_TYPE, reinterpret_cast<char*>(&type), &tl) < 0)
@@ -520,7 +520,7 @@ Napi::Value GetSockName(const Napi::CallbackInfo& info) {
   sys::fd_t fd = ArgFd(info, 0);
   SockAddr a;
   a.len = sizeof a.storage;
-  if (getsockname(fd, a.get(), &a.len) < 0) ThrowSystemError(info.Env(), sys::LastError(), "getsockname");
+  if (sys::GetSockName(fd, a.get(), &a.len) < 0) ThrowSystemError(info.Env(), sys::LastError(), "getsockname");
   return AddressToJs(info.Env(), a.get(), a.len);
 }
 

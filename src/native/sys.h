@@ -93,6 +93,10 @@ long RecvMsg(fd_t fd, IoBuf buf, void* control, size_t controllen, int flags, st
 size_t CmsgLen(size_t len);
 size_t CmsgSpace(size_t len);
 
+// getsockname(2). An unbound socket has the family's zero address (Winsock
+// says WSAEINVAL there; POSIX and Python give the zero address).
+int GetSockName(fd_t fd, sockaddr* addr, socklen_t* len);
+
 // A new fd for the same open socket, close-on-exec.
 fd_t Dup(fd_t fd);
 // Waits up to ms (>= 0) for fd to become readable (or writable); 1 ready,

@@ -227,6 +227,8 @@ int Select(int nfds, fd_set* r, fd_set* w, fd_set* x, timeval* tv) { return ::se
 
 bool FitsFdSet(fd_t fd) { return fd < FD_SETSIZE; }
 
+int GetSockName(fd_t fd, sockaddr* addr, socklen_t* len) { return ::getsockname(int(fd), addr, len); }
+
 bool ReadableNow(fd_t fd) {
   pollfd p{int(fd), POLLIN, 0};
   return ::poll(&p, 1, 0) > 0;

@@ -2,6 +2,7 @@
 // Winsock error codes become the errno values the rest of the addon speaks.
 #include "sys.h"
 
+#include <cstring>
 #include <mutex>
 #include <unordered_set>
 
@@ -146,6 +147,11 @@ int GetNonBlocking(fd_t fd, bool* on) {
 }
 
 fd_t Socket(int family, int type, int proto) {
+  // A type no system knows is EINVAL on Linux; Winsock says WSAESOCKTNOSUPPORT.
+  if (type < SOCK_STREAM || type > SOCK_SEQPACKET) {
+    SetErrno(EINVAL);
+    return -1;
+  }
   // No handle inheritance: Windows' close-on-exec.
   SOCKET s = WSASocketW(family, type, proto, nullptr, 0, WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
   if (s == INVALID_SOCKET) return Fail();
@@ -164,7 +170,15 @@ fd_t Accept(fd_t fd, sockaddr* addr, socklen_t* len) {
 
 // No socketpair() in Winsock: connect two loopback sockets to each other.
 int SocketPair(int family, int type, fd_t out[2]) {
-  (void)family;  // AF_UNIX pairs are emulated over AF_INET loopback too
+  // Only AF_UNIX has pairs, as on Linux; they are emulated over AF_INET loopback.
+  if (family != AF_UNIX) {
+    SetErrno(family == AF_INET || family == AF_INET6 ? EOPNOTSUPP : EAFNOSUPPORT);
+    return -1;
+  }
+  if (type != SOCK_STREAM && type != SOCK_DGRAM) {
+    SetErrno(EINVAL);
+    return -1;
+  }
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -217,19 +231,50 @@ int Pipe(fd_t out[2]) {
 
 long Send(fd_t fd, const void* buf, size_t len, int flags) {
   int n = ::send(SOCKET(fd), static_cast<const char*>(buf), len > INT_MAX ? INT_MAX : int(len), flags);
-  return n == SOCKET_ERROR ? Fail() : n;
+  if (n != SOCKET_ERROR) return n;
+  // send() on a datagram socket with no peer: POSIX says EDESTADDRREQ.
+  int wsa = WSAGetLastError(), type = 0, tl = sizeof type;
+  if ((wsa == WSAENOTCONN || wsa == WSAEINVAL) &&
+      getsockopt(SOCKET(fd), SOL_SOCKET, SO_TYPE, reinterpret_cast<char*>(&type), &tl) == 0 && type == SOCK_DGRAM) {
+    SetErrno(EDESTADDRREQ);
+    return -1;
+  }
+  WSASetLastError(wsa);
+  return Fail();
 }
 long SendTo(fd_t fd, const void* buf, size_t len, const sockaddr* addr, socklen_t alen, int flags) {
   int n = ::sendto(SOCKET(fd), static_cast<const char*>(buf), len > INT_MAX ? INT_MAX : int(len), flags, addr, alen);
   return n == SOCKET_ERROR ? Fail() : n;
 }
+// A datagram longer than the buffer: Winsock fills the buffer, drops the rest
+// and fails with WSAEMSGSIZE; POSIX returns the truncated length. Do as POSIX.
+static long Received(int n, int cap) {
+  if (n != SOCKET_ERROR) return n;
+  if (WSAGetLastError() == WSAEMSGSIZE) {
+    WSASetLastError(0);
+    return cap;
+  }
+  return Fail();
+}
+// What is worth handing to Winsock for a read of len bytes: wine walks the whole
+// buffer of every recv (recv(2**31-1) took minutes), so a huge request gets
+// what is queued, but at least 1 MiB (more than any datagram, so none is cut short).
+static int ReadCap(fd_t fd, size_t len) {
+  const size_t kFloor = size_t(1) << 20;
+  if (len <= kFloor) return int(len);
+  u_long avail = 0;
+  if (ioctlsocket(SOCKET(fd), FIONREAD, &avail) != 0) avail = 0;
+  size_t want = avail > kFloor ? size_t(avail) : kFloor;
+  if (want > len) want = len;
+  return want > size_t(INT_MAX) ? INT_MAX : int(want);
+}
 long Recv(fd_t fd, void* buf, size_t len, int flags) {
-  int n = ::recv(SOCKET(fd), static_cast<char*>(buf), len > INT_MAX ? INT_MAX : int(len), flags);
-  return n == SOCKET_ERROR ? Fail() : n;
+  int cap = ReadCap(fd, len);
+  return Received(::recv(SOCKET(fd), static_cast<char*>(buf), cap, flags), cap);
 }
 long RecvFrom(fd_t fd, void* buf, size_t len, sockaddr* addr, socklen_t* alen, int flags) {
-  int n = ::recvfrom(SOCKET(fd), static_cast<char*>(buf), len > INT_MAX ? INT_MAX : int(len), flags, addr, alen);
-  return n == SOCKET_ERROR ? Fail() : n;
+  int cap = ReadCap(fd, len);
+  return Received(::recvfrom(SOCKET(fd), static_cast<char*>(buf), cap, flags, addr, alen), cap);
 }
 
 // Winsock's WSASendMsg/WSARecvMsg work on datagram sockets only and carry no
@@ -274,11 +319,50 @@ int Select(int nfds, fd_set* r, fd_set* w, fd_set* x, timeval* tv) {
     Sleep(tv ? DWORD(tv->tv_sec * 1000 + (tv->tv_usec + 999) / 1000) : INFINITE);
     return 0;
   }
-  int n = ::select(nfds, r, w, x, tv);
-  return n == SOCKET_ERROR ? Fail() : n;
+  if (!w || !w->fd_count) {
+    int n = ::select(nfds, r, w, x, tv);
+    return n == SOCKET_ERROR ? Fail() : n;
+  }
+  // Winsock reports a failed connect in the except set only, where POSIX makes
+  // the socket writable (then SO_ERROR says why). Watch the write set in the
+  // except set too and report such sockets writable, as CPython's selectors do.
+  fd_set want_w = *w, want_x, got_x;
+  if (x) want_x = *x;
+  else FD_ZERO(&want_x);
+  got_x = want_x;
+  for (u_int i = 0; i < want_w.fd_count && got_x.fd_count < FD_SETSIZE; i++) FD_SET(want_w.fd_array[i], &got_x);
+  int n = ::select(nfds, r, w, &got_x, tv);
+  if (n == SOCKET_ERROR) return Fail();
+  if (x) FD_ZERO(x);
+  for (u_int i = 0; i < got_x.fd_count; i++) {
+    SOCKET s = got_x.fd_array[i];
+    if (x && FD_ISSET(s, &want_x)) FD_SET(s, x);
+    if (FD_ISSET(s, &want_w) && !FD_ISSET(s, w)) FD_SET(s, w);
+  }
+  return int((r ? r->fd_count : 0) + w->fd_count + (x ? x->fd_count : 0));
 }
 
 bool FitsFdSet(fd_t) { return true; }  // the count is checked instead
+
+int GetSockName(fd_t fd, sockaddr* addr, socklen_t* len) {
+  if (::getsockname(SOCKET(fd), addr, len) == 0) return 0;
+  if (WSAGetLastError() != WSAEINVAL) return Fail();
+  WSAPROTOCOL_INFOW info;
+  int il = sizeof info;
+  if (getsockopt(SOCKET(fd), SOL_SOCKET, SO_PROTOCOL_INFOW, reinterpret_cast<char*>(&info), &il) != 0) return Fail();
+  socklen_t want = info.iAddressFamily == AF_INET    ? socklen_t(sizeof(sockaddr_in))
+                   : info.iAddressFamily == AF_INET6 ? socklen_t(sizeof(sockaddr_in6))
+                                                     : socklen_t(sizeof(addr->sa_family));  // unnamed AF_UNIX
+  if (*len < want) {
+    SetErrno(EINVAL);
+    return -1;
+  }
+  std::memset(addr, 0, size_t(want));
+  addr->sa_family = ADDRESS_FAMILY(info.iAddressFamily);
+  *len = want;
+  WSASetLastError(0);
+  return 0;
+}
 
 bool ReadableNow(fd_t fd) {
   fd_set r;
@@ -299,7 +383,7 @@ int WaitWritable(fd_t fd) {
 
 int OpenWake(WakePair* w) {
   fd_t fds[2];
-  if (SocketPair(AF_INET, SOCK_STREAM, fds) < 0) return -1;
+  if (SocketPair(AF_UNIX, SOCK_STREAM, fds) < 0) return -1;
   SetNonBlocking(fds[0], true);
   SetNonBlocking(fds[1], true);
   w->read_fd = fds[0];
