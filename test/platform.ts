@@ -5,6 +5,9 @@ import { it } from 'vitest';
 
 export const LINUX = process.platform === 'linux';
 export const WINDOWS = process.platform === 'win32';
+/** Under qemu-user (scripts/platform/suite.sh says so): it has no io_uring_setup, which fails ENOSYS. */
+export const QEMU_USER = process.env.IOMUX_TEST_EMULATOR === 'qemu-user';
+export const NO_URING_QEMU = 'qemu-user does not emulate io_uring_setup (ENOSYS)';
 
 /** `it`, or where `skip` holds, `it.skip` with the reason added to the test's name. */
 export function itUnless(skip: boolean, reason: string): typeof it {
@@ -27,6 +30,7 @@ export const itPosixProcess = itUnless(WINDOWS, 'sh and POSIX signals: not on Wi
 /** Why a selector backend is missing on this platform ('' where it is there). */
 export function backendMissing(name: string): string {
   if (name === 'epoll' && !LINUX) return 'epoll is Linux-only';
+  if (name === 'io_uring' && QEMU_USER) return NO_URING_QEMU;
   if (name === 'poll' && WINDOWS) return 'no poll(2) on Windows: Poll throws ENOSYS';
   return '';
 }
