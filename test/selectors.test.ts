@@ -13,7 +13,7 @@ import {
   type BaseSelector, type FileLike,
 } from '../src/ts/index';
 import { TIME_SCALE } from './time-scale';
-import { backendMissing, backendTitle, itPipes } from './platform';
+import { backendMissing, backendTitle, itPipes, itUnless } from './platform';
 
 const BACKENDS = [
   ['select', SelectSelector],
@@ -525,8 +525,11 @@ describe('DefaultSelector', () => {
     return JSON.parse(out.trim()) as Record<string, unknown>;
   }
 
-  it.each(['select', 'poll', 'epoll', 'io_uring'])('IOMUX_BACKEND=%s picks that backend', (value) => {
+  it.each(['select', 'poll', 'epoll'])('IOMUX_BACKEND=%s picks that backend', (value) => {
     expect(runWith(value)).toEqual({ backend: value, ready: 1 });
+  });
+  itUnless(!!backendMissing('io_uring'), backendMissing('io_uring'))('IOMUX_BACKEND=io_uring picks that backend', () => {
+    expect(runWith('io_uring')).toEqual({ backend: 'io_uring', ready: 1 });
   });
 
   it('IOMUX_BACKEND=kqueue picks kqueue, which throws ENOSYS on Linux', () => {
