@@ -7,12 +7,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { expect } from 'vitest';
 import { select, type Socket } from '../src/ts/index';
+import { TIME_SCALE } from './time-scale';
 
 /**
  * Polls fn until it returns something other than null/undefined/false, yielding
  * to Node's event loop between tries (in-process Node peers need it to run).
  */
-export async function until<T>(fn: () => T | null | undefined | false, ms = 5000, what = 'condition'): Promise<T> {
+export async function until<T>(fn: () => T | null | undefined | false, limit = 5000, what = 'condition'): Promise<T> {
+  const ms = limit * TIME_SCALE; // a limit on waiting: longer under emulation
   const end = Date.now() + ms;
   for (;;) {
     const v = fn();
@@ -23,7 +25,8 @@ export async function until<T>(fn: () => T | null | undefined | false, ms = 5000
 }
 
 /** Blocks (bounded) until sock is readable; for peers in other processes or the kernel. */
-export function waitReadable(sock: Socket, ms = 5000): void {
+export function waitReadable(sock: Socket, limit = 5000): void {
+  const ms = limit * TIME_SCALE;
   const [r] = select([sock], [], [], ms);
   if (r.length === 0) throw new Error(`socket not readable within ${ms} ms`);
 }
@@ -44,10 +47,10 @@ export function drain(sock: Socket): Buffer {
 }
 
 /** Reads exactly n bytes from a non-blocking socket, letting the event loop run between reads. */
-export async function readN(sock: Socket, n: number, ms = 5000): Promise<Buffer> {
+export async function readN(sock: Socket, n: number, limit = 5000): Promise<Buffer> {
   const parts: Buffer[] = [];
   let got = 0;
-  const end = Date.now() + ms;
+  const end = Date.now() + limit * TIME_SCALE;
   while (got < n) {
     const b = sock.recv(n - got);
     if (b !== null && b.length === 0) throw new Error(`EOF after ${got} of ${n} bytes`);
@@ -96,7 +99,8 @@ export interface Child {
 }
 
 /** Runs a child with a hard kill after ms, so that a stuck peer cannot hang the test. */
-export function runChild(cmd: string, args: string[], ms = 15000): Child {
+export function runChild(cmd: string, args: string[], limit = 15000): Child {
+  const ms = limit * TIME_SCALE; // emulated children start in seconds
   const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';

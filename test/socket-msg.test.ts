@@ -15,6 +15,7 @@ import {
   SO_PEERCRED, SO_TYPE, Socket, close, getBlocking, pipe, recvFds, sendFds, setBlocking, socketpair,
 } from '../src/ts/index';
 import { catchError, expectSystemError } from './socket-helpers';
+import { QEMU_USER, itUnless } from './platform';
 
 const opened: Socket[] = [];
 const fdsToClose: number[] = [];
@@ -135,7 +136,8 @@ describe('sendMsg/recvMsg (SendrecvmsgTests)', () => {
     expect(cloexec(got)).toBe(true);
   });
 
-  it('testCmsgTruncNoBufSize / testFDPassCMSG_LEN: too small an ancillary buffer sets MSG_CTRUNC, nothing leaks past it', () => {
+  // qemu-user receives the ancillary data into its own, larger buffer and converts it: the kernel sets no MSG_CTRUNC there.
+  itUnless(QEMU_USER, 'qemu-user converts ancillary data through its own buffer: no MSG_CTRUNC')('testCmsgTruncNoBufSize / testFDPassCMSG_LEN: too small an ancillary buffer sets MSG_CTRUNC, nothing leaks past it', () => {
     const [a, b] = pair();
     const [r, w] = pipe();
     fdsToClose.push(r, w);

@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EVENT_READ, EVENT_WRITE, Socket, UringSelector, socketpair } from '../src/ts/index';
+import { NO_URING_QEMU, QEMU_USER } from './platform';
 
 const root = path.resolve(__dirname, '..');
 const RW = EVENT_READ | EVENT_WRITE;
@@ -34,7 +35,7 @@ function errorOf(fn: () => unknown): NodeJS.ErrnoException {
   throw new Error('expected a throw');
 }
 
-describe.skipIf(process.platform !== 'linux')('UringSelector (io_uring is Linux-only)', () => {
+describe.skipIf(process.platform !== 'linux' || QEMU_USER)(`UringSelector (io_uring is Linux-only${QEMU_USER ? `; ${NO_URING_QEMU}` : ''})`, () => {
   const toClose: Array<{ close(): void }> = [];
   afterEach(() => {
     for (const c of toClose.splice(0)) c.close();

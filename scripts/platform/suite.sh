@@ -36,6 +36,8 @@ done
 # waiting for a process (and vitest's per-test limit) are this many times longer.
 export IOMUX_TEST_TIME_SCALE="${IOMUX_TEST_TIME_SCALE:-6}"
 limit=$((30000 * IOMUX_TEST_TIME_SCALE))
+# qemu-user has no io_uring: the tests skip the io_uring backend with that reason.
+case "$platform" in linux-*) export IOMUX_TEST_EMULATOR=qemu-user ;; esac
 
 # run_package DIR RESULTS FILES...: vitest in DIR, results as JSON.
 run_package() {
