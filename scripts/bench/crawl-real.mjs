@@ -16,11 +16,12 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { benchCli, describeMachine, numberFlag, writeReport } from '../lib/bench.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = path.join(ROOT, 'demos', 'bin', 'iomux.js');
-const { values: argv } = parseArgs({ options: { write: { type: 'boolean' }, out: { type: 'string' }, pages: { type: 'string', default: '5000' } } });
+const cli = benchCli('crawl-real', { pages: { type: 'string' } }, 'node scripts/bench/crawl-real.mjs [--pages N]');
+const PAGES = numberFlag(cli, 'pages', cli.quick ? 500 : 5000, 2);
 const DOC = fs.realpathSync('/usr/share/doc/python3-doc/html');
 
 async function freePort() {
@@ -80,7 +81,8 @@ function timed(cmd, args, okCodes = [0]) {
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'iomux-crawl-real-'));
 const servers = [];
-const result = { date: new Date().toISOString(), machine: `${os.cpus().length} × ${os.cpus()[0]?.model}, ${os.platform()} ${os.release()}, Node ${process.version}` };
+const m = describeMachine();
+const result = { date: m.date, machine: `${m.cores} × ${m.cpu}, ${m.kernel}, Node ${m.node}`, machineInfo: m };
 try {
   // ---- 1. python3-doc: wget vs iomux ----
   const ng = await nginx(path.join(work, 'doc'), DOC).catch(async () => {
@@ -122,7 +124,6 @@ try {
   ng.child.kill('SIGTERM');
 
   // ---- 2. 5,000 generated pages at concurrency 50: peak RSS of the CLI ----
-  const PAGES = Number(argv.pages);
   const site = path.join(work, 'site');
   fs.mkdirSync(site);
   let seed = 12345;
@@ -178,9 +179,5 @@ ${result.date.slice(0, 10)}, ${result.machine}; nginx on the same (shared, busy)
 |---|---:|---:|---:|
 ${['async', 'callbacks', 'async saving', 'callbacks saving'].map((k) => `| ${k} | ${g[k].pages} | ${(g[k].ms / 1000).toFixed(1)} | ${g[k].rssMb.toFixed(1)} |`).join('\n')}
 `;
-const outDir = argv.write ? path.join(ROOT, 'bench-results') : (argv.out ?? fs.mkdtempSync(path.join(os.tmpdir(), 'iomux-crawl-real-out-')));
-fs.mkdirSync(outDir, { recursive: true });
-fs.writeFileSync(path.join(outDir, 'crawl-real.md'), md);
-fs.writeFileSync(path.join(outDir, 'crawl-real.json'), JSON.stringify(result, null, 2) + '\n');
+writeReport(cli, 'crawl-real', { md, json: result });
 process.stdout.write(md);
-process.stderr.write(`written to ${outDir}\n`);
