@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { AF_INET, AF_UNIX, Epoll, EpollSelector, EVENT_READ, PollSelector, SelectSelector, Socket, UringSelector, close, pipe, socketpair } from '../src/ts/index';
 import { openFds } from './fixtures/lowlevel';
 import { TIME_SCALE } from './time-scale';
-import { backendMissing, itPosixProcess, itProcFs, itUnless } from './platform';
+import { NO_URING_QEMU, QEMU_USER, backendMissing, itPosixProcess, itProcFs, itUnless } from './platform';
 
 const fixtures = path.join(__dirname, 'fixtures');
 
@@ -206,7 +206,7 @@ describe('close-on-exec', () => {
 });
 
 describe('worker_threads', () => {
-  it('loads in four workers at once, and workers that die with open fds leave none behind', () => {
+  it(`loads in four workers at once, and workers that die with open fds leave none behind${QEMU_USER ? ` (io_uring left out: ${NO_URING_QEMU})` : ''}`, () => {
     const res = spawnSync(process.execPath, [path.join(fixtures, 'workers-child.js')], { encoding: 'utf8', timeout: 60000 * TIME_SCALE });
     expect(res.signal, res.stderr).toBeNull();
     expect(res.status, res.stderr).toBe(0);
@@ -235,7 +235,7 @@ describe('worker_threads', () => {
 });
 
 describe('no leaks', () => {
-  itProcFs('opening and closing 10,000 sockets leaves /proc/self/fd as it was; collected Epoll sets and selectors free their fds', () => {
+  itProcFs(`opening and closing 10,000 sockets leaves /proc/self/fd as it was; collected Epoll sets and selectors free their fds${QEMU_USER ? ` (io_uring left out: ${NO_URING_QEMU})` : ''}`, () => {
     const res = spawnSync(process.execPath, ['--expose-gc', path.join(fixtures, 'leak-child.js')], {
       encoding: 'utf8',
       timeout: 60000 * TIME_SCALE,
