@@ -438,7 +438,7 @@ function targets(get, runs) {
     if (t.everyRound) {
       const missing = each.map((v, k) => (Number.isFinite(v) ? null : k + 1)).filter(Boolean);
       const missed = each.map((v, k) => (Number.isFinite(v) && !holds(t, v) ? k + 1 : null)).filter(Boolean);
-      verdict = missed.length ? `**missed** in round ${missed.join(', ')}` : missing.length ? `**not measured** in round ${missing.join(', ')}` : `**met** in all ${rounds} rounds`;
+      verdict = missed.length ? `**missed** in round ${missed.join(', ')}` : missing.length ? `**not measured** in round ${missing.join(', ')}` : rounds === 1 ? '**met** (1 round)' : `**met** in all ${rounds} rounds`;
     } else verdict = !Number.isFinite(med) ? '**not measured**' : holds(t, med) ? '**met**' : '**missed**';
     lines.push(`| ${t.key} ${t.what} | ${t.cells} | ${t.atMost ? '≤' : '≥'} ${t.limit}× | ${ratioText(med)} | ${each.map(ratioText).join(' | ')} | ${verdict} |`);
     details.push(`- ${t.key} ${t.detail(medians)} (medians).`);
