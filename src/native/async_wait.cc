@@ -8,6 +8,16 @@ namespace iomux {
 // A wait that ended sooner than this after its arm counts as "busy" (see delivering()).
 constexpr uint64_t kShortWaitNs = 200000;
 
+// Wake-ups of the fd watch with no wait armed before it is stopped. Stopping
+// is uv_poll_stop (EPOLL_CTL_DEL on Node's epoll) and the next arm's start an
+// EPOLL_CTL_ADD, for which the kernel walks every fd in the set being added
+// (its loop and wake-up path checks: ~2.5 ms at 10,000 fds). A serve loop
+// that lets Node's loop turn now and then (setImmediate) meets one such
+// wake-up per turn and arms again right after: keep the watch through it.
+// A second one in a row means nobody is waiting: stop, so a readable fd
+// nobody waits for cannot keep Node's loop turning.
+constexpr uint32_t kUnarmedWakesBeforeStop = 2;
+
 // Everything libuv or the waiter thread may touch after the set is gone lives
 // here, on the heap: uv_close finishes on a later loop turn, and the
 // environment's teardown (a worker exiting) may come before or after the set's.
@@ -22,6 +32,7 @@ struct AsyncEngine {
   uint32_t seq = 0;
   bool armed = false;     // JS thread: a wait is pending
   bool polling = false;   // kReadinessFd: uv_poll_start is in force
+  uint32_t unarmed_wakes = 0;  // kReadinessFd: watch wake-ups since the last arm
   bool closing = false;
 
   // kWaiterThread. Fields marked (mu) are shared with the thread.
@@ -93,6 +104,7 @@ struct AsyncEngine {
     auto* e = static_cast<AsyncEngine*>(arg);
     AsyncSource* src = e->source();
     if (!e->armed || !src || e->closing) {
+      if (src && !e->closing && ++e->unarmed_wakes < kUnarmedWakesBeforeStop) return;
       // Nothing wants it: stop watching until the next arm.
       LoopStop(e->edge);
       e->polling = false;
@@ -294,6 +306,7 @@ void AsyncWait::Arm(napi_env env, napi_value callback, uint32_t seq) {
     ThrowSystemError(Napi::Env(env), ENOMEM, "napi_create_reference");
   e->seq = seq;
   e->armed = true;
+  e->unarmed_wakes = 0;
   armed_at_ns_ = LoopNowNs();
   e->Ref();  // a pending wait keeps the process alive, like a timer
   if (kind_ == AsyncKind::kReadinessFd) {
@@ -309,6 +322,10 @@ void AsyncWait::Arm(napi_env env, napi_value callback, uint32_t seq) {
   } else {
     e->Post(seq);
   }
+}
+
+void AsyncWait::Looked() {
+  if (engine_) engine_->unarmed_wakes = 0;
 }
 
 void AsyncWait::Cancel() {

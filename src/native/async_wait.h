@@ -67,6 +67,9 @@ class AsyncWait {
 
   // arm(callback, seq): call back once something is ready (or the wait failed).
   void Arm(napi_env env, napi_value callback, uint32_t seq);
+  // An arm(check) found something ready at once: the caller is still waiting,
+  // just never long enough to arm; the fd watch stays (see async_wait.cc).
+  void Looked();
   // Stop the wait in progress, if any; its callback will not run.
   void Cancel();
   // Stop for good (close(), the set's destructor); safe to call twice.

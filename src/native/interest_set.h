@@ -271,7 +271,10 @@ class InterestSet : public Napi::ObjectWrap<InterestSet<Mech>>, public AsyncSour
       if (argc > 2) napi_get_value_bool(env, argv[2], &check);  // anything but true: false
       if (check && (!Mech::kLevelReadinessFd || !self->async_.delivering())) {
         n = self->ZeroWait(e);
-        if (n > 0) return Int(env, n);
+        if (n > 0) {
+          self->async_.Looked();
+          return Int(env, n);
+        }
       }
       self->async_.Arm(env, argv[0], seq);
     } catch (const Napi::Error& err) {
