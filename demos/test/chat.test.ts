@@ -7,6 +7,7 @@ import * as net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LineSplitter, type LineEvent } from '../src/toolkit/lines';
 import { LineClient, killDemos, startDemo, type Demo } from './fixtures/demo-proc';
+import { eachBackend, itPython3 } from './fixtures/platform';
 
 const BRIDGE = path.join(__dirname, 'fixtures/line_bridge.py');
 const clients: Array<{ close(): void }> = [];
@@ -196,7 +197,7 @@ describe('iomux chat', () => {
     await demo.stop();
   });
 
-  it('the same broadcast order for every receiver, with concurrent senders (net and python3)', async () => {
+  itPython3('the same broadcast order for every receiver, with concurrent senders (net and python3)', async () => {
     const demo = await startDemo('chat');
     const senders = [await join(demo), await join(demo), await join(demo)]; // guest1..3
     const py = new PyClient(demo.port); // guest4: sends too, and receives everything from the others
@@ -287,7 +288,7 @@ describe('iomux chat', () => {
     expect(summary).toMatchObject({ refused: 1, clientsServed: 2 });
   });
 
-  it.each(['select', 'poll', 'epoll'])('a room of 150 on the %s backend', async (backend) => {
+  eachBackend(['select', 'poll', 'epoll'], 'a room of 150 on the %s backend', async (backend) => {
     const demo = await startDemo('chat', ['--backend', backend]);
     expect(demo.events[0]).toMatchObject({ event: 'listening', backend });
     const room = await Promise.all(Array.from({ length: 150 }, () => join(demo)));
