@@ -74,7 +74,7 @@ class PyClient {
 const messages = (lines: string[]) => lines.filter((l) => !l.startsWith('*') && !l.startsWith('#'));
 
 describe('iomux chat', () => {
-  it('broadcasts each line to the others with the sender name, with join and leave notices', async () => {
+  itPython3('broadcasts each line to the others with the sender name, with join and leave notices', async () => {
     const demo = await startDemo('chat');
     const a = await join(demo);
     const b = await join(demo);
@@ -238,7 +238,7 @@ describe('iomux chat', () => {
     await demo.stop();
   });
 
-  it('a client that never reads is disconnected with a notice; the others keep receiving everything', async () => {
+  itPython3('a client that never reads is disconnected with a notice; the others keep receiving everything', async () => {
     const demo = await startDemo('chat', ['--max-backlog', '65536']);
     const sender = await join(demo);
     const fast = [await join(demo), await join(demo)];
