@@ -13,6 +13,7 @@ import { command as chat } from '../src/servers/chat';
 import { command as echo } from '../src/servers/echo';
 import { command as http } from '../src/servers/http';
 import { command as crawl } from '../src/crawler/cli';
+import { TIME_SCALE } from './fixtures/time-scale';
 import { itUnless, stdioWithStop, stopGracefully, WINDOWS } from './fixtures/platform';
 
 // The flag tests need one poll-style backend besides select: Windows has neither poll nor epoll.
@@ -263,6 +264,29 @@ describe('iomux CLI: signals and summaries', () => {
       });
     }
   }
+
+  it('a stop asked over an IPC channel (the Windows way) is the same stop; other messages are ignored; the channel keeps nothing alive', async () => {
+    const proc = spawn(process.execPath, [BIN, 'echo', '--json', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    live.add(proc);
+    let out = '';
+    const exited = new Promise<number | null>((r) => proc.on('exit', (c) => r(c)));
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('echo did not start')), 15_000 * TIME_SCALE);
+      proc.stdout!.setEncoding('utf8').on('data', (d) => {
+        out += d;
+        if (out.includes('\n')) { clearTimeout(t); resolve(); }
+      });
+    });
+    proc.send('SIGTERM');
+    proc.send({ signal: 'SIGKILL' });
+    proc.send({ hello: 1 });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(proc.exitCode).toBeNull(); // still serving
+    proc.send({ signal: 'SIGINT' });
+    expect(await exited).toBe(0);
+    const events = out.trim().split('\n').map((l) => JSON.parse(l));
+    expect(events.at(-1)).toMatchObject({ event: 'stopped', signal: 'SIGINT' });
+  });
 });
 
 describe('iomux CLI: listening errors name the address', () => {
