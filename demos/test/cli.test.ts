@@ -13,6 +13,14 @@ import { command as chat } from '../src/servers/chat';
 import { command as echo } from '../src/servers/echo';
 import { command as http } from '../src/servers/http';
 import { command as crawl } from '../src/crawler/cli';
+import { TIME_SCALE } from './fixtures/time-scale';
+import { itUnless, stdioWithStop, stopGracefully, WINDOWS } from './fixtures/platform';
+
+// The flag tests need one poll-style backend besides select: Windows has neither poll nor epoll.
+const POLL = WINDOWS ? 'select' : 'poll';
+const EPOLL = WINDOWS ? 'select' : 'epoll';
+/** On Windows the stop is asked over the IPC channel (no signal can be sent there). */
+const STOP_VIA = WINDOWS ? ' (Windows: asked over the IPC channel)' : '';
 
 const BIN = path.resolve(__dirname, '../bin/iomux.js');
 const COMMANDS: Record<string, CommandSpec> = { echo, chat, http, crawl };
@@ -35,7 +43,7 @@ function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
 
 /** Starts a server command, resolves with its first stdout line once printed. */
 function serve(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ proc: ChildProcess; first: string; out: () => string; stop(sig: NodeJS.Signals): Promise<Result> }> {
-  const proc = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: stdioWithStop(['ignore', 'pipe', 'pipe']) });
   live.add(proc);
   let stdout = '';
   let stderr = '';
@@ -53,7 +61,8 @@ function serve(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ proc: Chi
         first: stdout.slice(0, stdout.indexOf('\n')),
         out: () => stdout,
         async stop(sig) {
-          proc.kill(sig);
+          if (sig === 'SIGINT' || sig === 'SIGTERM') stopGracefully(proc, sig);
+          else proc.kill(sig);
           const code = await exited;
           return { code, stdout, stderr };
         },
@@ -199,9 +208,9 @@ describe('iomux CLI: the flag table of every command', () => {
 });
 
 describe('iomux CLI: good values and units reach the servers', () => {
-  it('chat: --max-line 1k, --max-backlog 2MiB, --max-clients 3, --backend poll', async () => {
-    const s = await serve(['chat', '--json', '--host', '127.0.0.1', '--port', '0', '--backend', 'poll', '--max-line', '1k', '--max-backlog', '2MiB', '--max-clients', '3']);
-    expect(JSON.parse(s.first)).toMatchObject({ event: 'listening', host: '127.0.0.1', backend: 'poll', maxLine: 1024, maxBacklog: 2 * 1024 * 1024, maxClients: 3 });
+  it(`chat: --max-line 1k, --max-backlog 2MiB, --max-clients 3, --backend ${POLL}`, async () => {
+    const s = await serve(['chat', '--json', '--host', '127.0.0.1', '--port', '0', '--backend', POLL, '--max-line', '1k', '--max-backlog', '2MiB', '--max-clients', '3']);
+    expect(JSON.parse(s.first)).toMatchObject({ event: 'listening', host: '127.0.0.1', backend: POLL, maxLine: 1024, maxBacklog: 2 * 1024 * 1024, maxClients: 3 });
     expect((await s.stop('SIGTERM')).code).toBe(0);
   });
 
@@ -222,8 +231,8 @@ describe('iomux CLI: good values and units reach the servers', () => {
     expect((await b.stop('SIGTERM')).code).toBe(0);
   });
 
-  it('echo: --idle-timeout 300ms closes an idle client; --stats --stats-interval 100ms prints stats; --max-connections 2', async () => {
-    const s = await serve(['echo', '--json', '--port', '0', '--idle-timeout', '300ms', '--stats', '--stats-interval', '100ms', '--max-connections', '2', '--backend', 'epoll']);
+  it(`echo: --idle-timeout 300ms closes an idle client; --stats --stats-interval 100ms prints stats; --max-connections 2, --backend ${EPOLL}`, async () => {
+    const s = await serve(['echo', '--json', '--port', '0', '--idle-timeout', '300ms', '--stats', '--stats-interval', '100ms', '--max-connections', '2', '--backend', EPOLL]);
     const { port } = JSON.parse(s.first);
     const t0 = performance.now();
     await new Promise<void>((resolve) => net.connect(port, '127.0.0.1').on('close', () => resolve()).on('error', () => {}));
@@ -241,7 +250,7 @@ describe('iomux CLI: good values and units reach the servers', () => {
 describe('iomux CLI: signals and summaries', () => {
   for (const [name, port] of [['echo', '0'], ['chat', '0'], ['http', '0']] as const) {
     for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-      it(`${name}: ${sig} stops it with "stopped by ${sig}: ..." and "  key: value" rows, exit 0`, async () => {
+      it(`${name}: ${sig} stops it with "stopped by ${sig}: ..." and "  key: value" rows, exit 0${STOP_VIA}`, async () => {
         const s = await serve([name, '--port', port]);
         expect(s.first).toMatch(/^listening on /);
         const r = await s.stop(sig);
@@ -255,6 +264,29 @@ describe('iomux CLI: signals and summaries', () => {
       });
     }
   }
+
+  it('a stop asked over an IPC channel (the Windows way) is the same stop; other messages are ignored; the channel keeps nothing alive', async () => {
+    const proc = spawn(process.execPath, [BIN, 'echo', '--json', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    live.add(proc);
+    let out = '';
+    const exited = new Promise<number | null>((r) => proc.on('exit', (c) => r(c)));
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('echo did not start')), 15_000 * TIME_SCALE);
+      proc.stdout!.setEncoding('utf8').on('data', (d) => {
+        out += d;
+        if (out.includes('\n')) { clearTimeout(t); resolve(); }
+      });
+    });
+    proc.send('SIGTERM');
+    proc.send({ signal: 'SIGKILL' });
+    proc.send({ hello: 1 });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(proc.exitCode).toBeNull(); // still serving
+    proc.send({ signal: 'SIGINT' });
+    expect(await exited).toBe(0);
+    const events = out.trim().split('\n').map((l) => JSON.parse(l));
+    expect(events.at(-1)).toMatchObject({ event: 'stopped', signal: 'SIGINT' });
+  });
 });
 
 describe('iomux CLI: listening errors name the address', () => {
@@ -273,7 +305,7 @@ describe('iomux CLI: listening errors name the address', () => {
     });
   }
 
-  it('echo --unix: a stale socket file is replaced; a live one or a regular file is refused and left alone', async () => {
+  itUnless(WINDOWS, 'AF_UNIX socket files and a python3 peer: POSIX only')('echo --unix: a stale socket file is replaced; a live one or a regular file is refused and left alone', async () => {
     const stale = path.join(tmp, 'stale.sock');
     // python3 binds and exits without unlinking: the file stays, nobody accepts.
     execFileSync('python3', ['-c', `import socket; s = socket.socket(socket.AF_UNIX); s.bind(${JSON.stringify(stale)}); s.listen(1)`]);

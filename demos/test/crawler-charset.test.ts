@@ -7,6 +7,7 @@ import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Crawl, DEFAULTS, type PageRecord, type Style } from '../src/crawler/crawl';
 import { encodeQuery, htmlEncoding, resolveHref } from '../src/crawler/charset';
+import { describeUnless, HAS_PYTHON3, WHY_NO_PYTHON3 } from './fixtures/platform';
 
 const STYLES: Style[] = ['callbacks', 'async'];
 
@@ -44,6 +45,7 @@ let server: http.Server;
 let base: string;
 
 beforeAll(async () => {
+  if (!HAS_PYTHON3) return;
   const html = (p: PageSpec) => `<!doctype html><html><head>${p.head}<title>t</title></head><body><a href="${p.href}?q=${p.query}">x</a> <a href="${p.href}">y</a></body></html>`;
   const enc = pyEncodeAll([...PAGES.map((p): [string, string] => [html(p), p.codec]), ...PAGES.map((p): [string, string] => [p.query, p.queryCodec])]);
   PAGES.forEach((p, i) => {
@@ -65,7 +67,7 @@ afterAll(() => {
   server?.closeAllConnections();
 });
 
-describe.each(STYLES)('charsets, --style %s', (style) => {
+describeUnless(!HAS_PYTHON3, WHY_NO_PYTHON3).each(STYLES)('charsets, --style %s', (style) => {
   it('requests what a browser would for non-ASCII links in Latin-1, Shift_JIS, windows-1251 and BOM pages; bodies kept byte for byte', async () => {
     requested.length = 0;
     const pages: PageRecord[] = [];

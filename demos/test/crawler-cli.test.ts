@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPython, startSite, type SiteServer } from './fixtures/crawl-servers';
+import { describeUnless, HAS_PYTHON3, itPosixSignals, itUnless, WHY_NO_PYTHON3 } from './fixtures/platform';
 
 const BIN = path.resolve(__dirname, '../bin/iomux.js');
 let py: Awaited<ReturnType<typeof startPython>>;
@@ -13,7 +14,7 @@ let site: SiteServer;
 const tmpDirs: string[] = [];
 
 beforeAll(async () => {
-  [py, site] = await Promise.all([startPython(25), startSite()]);
+  [py, site] = await Promise.all([HAS_PYTHON3 ? startPython(25) : undefined!, startSite()]);
 });
 
 afterAll(async () => {
@@ -55,7 +56,7 @@ interface Line {
 
 const lines = (out: string): Line[] => out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Line);
 
-describe('iomux crawl (CLI) on python3 -m http.server', () => {
+describeUnless(!HAS_PYTHON3, WHY_NO_PYTHON3)('iomux crawl (CLI) on python3 -m http.server', () => {
   it('crawls the generated tree completely with both styles, the same bytes as on disk', async () => {
     const results: Record<string, Map<string, Buffer>> = {};
     for (const style of ['callbacks', 'async']) {
@@ -110,7 +111,7 @@ describe('iomux crawl (CLI) options and output', () => {
     expect(fs.readdirSync(cwd)).toEqual([]);
   });
 
-  it('draws a progress bar in place when stderr is a terminal', async () => {
+  itUnless(!HAS_PYTHON3, `${WHY_NO_PYTHON3} (its pty module)`)('draws a progress bar in place when stderr is a terminal', async () => {
     // python3's pty module gives the crawler a real terminal; everything it writes comes back on our stdout.
     const cmd = [process.execPath, BIN, 'crawl', `${site.base}/cl`, `${site.base}/slow`, '--timeout', '400', '--retries', '0', '--no-save'];
     const py = `import pty, sys; sys.exit(pty.spawn(${JSON.stringify(cmd)}) >> 8)`;
@@ -128,7 +129,7 @@ describe('iomux crawl (CLI) options and output', () => {
     expect(out).toMatch(/crawled 2 pages \(1 ok, 1 failed\)/);
   });
 
-  it('Ctrl-C prints the summary so far and exits 130', async () => {
+  itPosixSignals('Ctrl-C prints the summary so far and exits 130', async () => {
     const child = spawn(process.execPath, [BIN, 'crawl', `${site.base}/cl`, `${site.base}/slow`, '--timeout', '20000', '--no-save'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Crawl, DEFAULTS, type CrawlOptions, type PageRecord, type Style } from '../src/crawler/crawl';
 import { makeCerts, makeSite, startNginx, type Certs, type NginxServer } from './fixtures/nginx';
+import { describeUnless, HAS_NGINX, WHY_NO_NGINX } from './fixtures/platform';
 
 const BIN = path.resolve(__dirname, '../bin/iomux.js');
 const STYLES: Style[] = ['callbacks', 'async'];
@@ -20,6 +21,7 @@ let ng: NginxServer;
 const tmpDirs: string[] = [];
 
 beforeAll(async () => {
+  if (!HAS_NGINX) return;
   certs = makeCerts();
   site = makeSite(60);
   // A page on plain http linking to the https listener, for "https links on the start hosts".
@@ -71,7 +73,7 @@ function run(args: string[]): Promise<{ code: number | null; stdout: string; std
 
 const good = () => `https://127.0.0.1:${ng.ports.good}`;
 
-describe.each(STYLES)('https against nginx, --style %s', (style) => {
+describeUnless(!HAS_NGINX, WHY_NO_NGINX).each(STYLES)('https against nginx, --style %s', (style) => {
   it('crawls the generated site with --ca: every file once, bodies identical, connections reused', async () => {
     const before = ng.requests().length;
     const { pages, summary } = await crawlWith([`${good()}/`], { style, caFiles: [certs.ca], concurrency: 8 });
@@ -123,7 +125,7 @@ describe.each(STYLES)('https against nginx, --style %s', (style) => {
   });
 });
 
-describe('iomux crawl https (CLI)', () => {
+describeUnless(!HAS_NGINX, WHY_NO_NGINX)('iomux crawl https (CLI) against nginx', () => {
   it('crawls with --ca in both styles and says so once on stderr with --insecure', async () => {
     for (const style of STYLES) {
       const out = tmpDir();

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Crawl, DEFAULTS, isLocalHost, retryAfterMs, type CrawlOptions, type PageRecord, type Style } from '../src/crawler/crawl';
 import { normalizePath, parseRobots, productToken } from '../src/crawler/robots';
 import { makeSite, startNginx, type NginxServer } from './fixtures/nginx';
+import { describeUnless, HAS_NGINX, WHY_NO_NGINX } from './fixtures/platform';
 
 const STYLES: Style[] = ['callbacks', 'async'];
 
@@ -101,6 +102,7 @@ let site: { root: string; files: string[] };
 let ng: NginxServer;
 
 beforeAll(async () => {
+  if (!HAS_NGINX) return;
   site = makeSite(20);
   ng = await startNginx([
     {
@@ -127,7 +129,7 @@ async function crawlWith(urls: string[], opts: Partial<CrawlOptions> = {}) {
 
 const gaps = (ts: number[]) => ts.slice(1).map((t, i) => t - ts[i]);
 
-describe.each(STYLES)('robots.txt and politeness against nginx, --style %s', (style) => {
+describeUnless(!HAS_NGINX, WHY_NO_NGINX).each(STYLES)('robots.txt and politeness against nginx, --style %s', (style) => {
   it('fetches robots.txt once per origin first, obeys the group of --user-agent, counts what it skipped', async () => {
     const port = ng.ports.robots;
     const before = ng.requests().length;

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Crawl, DEFAULTS, type CrawlOptions, type PageRecord, type Style } from '../src/crawler/crawl';
 import { GRAPH_SIZE, startRaw, startSite, type SiteServer } from './fixtures/crawl-servers';
+import { eachBackend, itUnless, WINE } from './fixtures/platform';
 import { TIME_SCALE } from './fixtures/time-scale';
 
 let site: SiteServer;
@@ -73,14 +74,17 @@ describe.each(STYLES)('crawler, --style %s', (style) => {
     expect(summary.statuses).toEqual({ '200': 1, '404': 1, '500': 1 });
   });
 
-  it('turns garbage, resets, truncation, silence, timeouts, refusals and TLS to a plain server into per-URL errors', async () => {
+  // Under wine a peer's reset (RST) reaches the crawler as an orderly end of
+  // stream (kind 'malformed'): the reset is asserted in its own test, skipped there.
+  const RESET_SEEN = !WINE;
+  it(`turns garbage, ${RESET_SEEN ? 'resets, ' : ''}truncation, silence, timeouts, refusals and TLS to a plain server into per-URL errors`, async () => {
     const probe = net.createServer();
     await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
     const deadPort = (probe.address() as net.AddressInfo).port;
     await new Promise<void>((r) => probe.close(() => r()));
     const urls = {
       garbage: `${raw.base}/garbage`,
-      reset: `${site.base}/reset`,
+      ...(RESET_SEEN ? { reset: `${site.base}/reset` } : {}),
       truncated: `${raw.base}/truncated`,
       silent: `${raw.base}/silent`,
       slow: `${site.base}/slow`,
@@ -95,8 +99,10 @@ describe.each(STYLES)('crawler, --style %s', (style) => {
     const { byUrl, summary } = await crawlWith(Object.values(urls), { style, timeoutMs, retries: 1, followExternal: true });
     expect(performance.now() - t0).toBeLessThan(10_000 * TIME_SCALE);
     expect(byUrl.get(urls.garbage)).toMatchObject({ status: null, kind: 'malformed' });
-    expect(byUrl.get(urls.reset)!.kind).toBe('reset');
-    expect((site.hits.get('/reset') ?? 0) - before).toBe(2); // retried once
+    if (RESET_SEEN) {
+      expect(byUrl.get(`${site.base}/reset`)!.kind).toBe('reset');
+      expect((site.hits.get('/reset') ?? 0) - before).toBe(2); // retried once
+    }
     expect(byUrl.get(urls.truncated)!.kind).toBe('malformed');
     expect(byUrl.get(urls.silent)!.kind).toBe('malformed');
     expect(byUrl.get(urls.slow)!.kind).toBe('timeout');
@@ -104,13 +110,21 @@ describe.each(STYLES)('crawler, --style %s', (style) => {
     expect(byUrl.get(urls.https)).toMatchObject({ kind: 'tls' });
     expect(byUrl.get(urls.https)!.error).toMatch(/wrong version number|packet length|ssl/i);
     expect(byUrl.get(urls.ok)).toMatchObject({ status: 200, error: null });
-    expect(summary.pages).toBe(8);
+    expect(summary.pages).toBe(RESET_SEEN ? 8 : 7);
     expect(summary.ok).toBe(1);
-    expect(summary.errors).toMatchObject({ malformed: 3, reset: 1, timeout: 1, refused: 1, tls: 1 });
+    expect(summary.errors).toMatchObject({ malformed: 3, ...(RESET_SEEN ? { reset: 1 } : {}), timeout: 1, refused: 1, tls: 1 });
     // reset, timeout, refused: once each; the TLS attempt on a plain server may first see a reset
     // (retried) instead of the server's non-TLS answer, depending on who is faster.
-    expect(summary.retries).toBeGreaterThanOrEqual(3);
-    expect(summary.retries).toBeLessThanOrEqual(4);
+    expect(summary.retries).toBeGreaterThanOrEqual(RESET_SEEN ? 3 : 2);
+    expect(summary.retries).toBeLessThanOrEqual(RESET_SEEN ? 4 : 3);
+  });
+
+  itUnless(!RESET_SEEN, "wine reports a peer's reset as an orderly end of stream")('a connection reset before the answer is kind reset, retried once', async () => {
+    const before = site.hits.get('/reset') ?? 0;
+    const { byUrl, summary } = await crawlWith([`${site.base}/reset`], { style, retries: 1 });
+    expect(byUrl.get(`${site.base}/reset`)).toMatchObject({ status: null, kind: 'reset' });
+    expect((site.hits.get('/reset') ?? 0) - before).toBe(2);
+    expect(summary.errors).toMatchObject({ reset: 1 });
   });
 
   it('follows up to 5 redirects, refuses a 6th, and detects a loop', async () => {
@@ -210,7 +224,7 @@ describe('garbage from the wire', () => {
     try {
       for (const style of STYLES) {
         const urls = Object.keys(answers).map((p) => junkServer.base + p);
-        const { pages, summary } = await crawlWith(urls, { style, retries: 0, timeoutMs: 2000, maxDepth: 0 });
+        const { pages, summary } = await crawlWith(urls, { style, retries: 0, timeoutMs: 2000 * TIME_SCALE, maxDepth: 0 });
         expect(summary.pages).toBe(40);
         for (const p of pages) expect(p.error === null ? typeof p.status : p.kind, p.url).toMatch(/^(number|malformed|too-large|reset)$/);
         expect(summary.pages - summary.ok).toBeGreaterThan(30);
@@ -222,7 +236,7 @@ describe('garbage from the wire', () => {
 });
 
 describe('backends', () => {
-  it.each(['select', 'poll', 'epoll'] as const)('%s: both styles crawl the graph completely', async (backend) => {
+  eachBackend(['select', 'poll', 'epoll'] as const, '%s: both styles crawl the graph completely', async (backend) => {
     for (const style of STYLES) {
       const { summary } = await crawlWith([`${site.base}/g/0`], { style, backend, concurrency: 6 });
       expect(summary).toMatchObject({ pages: GRAPH_SIZE, ok: GRAPH_SIZE, backend });

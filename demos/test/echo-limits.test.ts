@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { collect, connect, cpuTicks, killServer, ServerProcess, sleep, startEcho, type SpawnOptions } from './fixtures/echo-harness';
+import { itBackend, itUnless, WINDOWS } from './fixtures/platform';
 import { TIME_SCALE } from './fixtures/time-scale';
 
 let servers: ServerProcess[] = [];
@@ -45,7 +46,7 @@ describe('iomux echo: many connections', () => {
     ['select', 900],
   ] as const;
   for (const [backend, count] of cases) {
-    it(`${backend}: holds ${count} concurrent connections, each echoing its own message byte for byte`, async () => {
+    itBackend(backend)(`${backend}: holds ${count} concurrent connections, each echoing its own message byte for byte`, async () => {
       const { server, port } = await echo(['--backend', backend, '--stats', '--stats-interval', '200']);
       // Connect in batches: the listen backlog is 1024 and the server accepts 64 per event.
       const socks: net.Socket[] = [];
@@ -75,7 +76,7 @@ describe('iomux echo: many connections', () => {
 });
 
 describe('iomux echo: EMFILE', () => {
-  it('with ulimit -n 64 and 100 clients: serves the ones it holds, backs off instead of spinning, admits the rest as fds free up', async () => {
+  itUnless(WINDOWS, 'sh, ulimit -n and /proc/PID CPU time: POSIX/Linux only')('with ulimit -n 64 and 100 clients: serves the ones it holds, backs off instead of spinning, admits the rest as fds free up', async () => {
     const { server, port } = await echo(['--stats', '--stats-interval', '100'], { ulimit: 64 });
     const socks: net.Socket[] = [];
     for (let i = 0; i < 100; i++) socks.push(await client(port)); // the kernel completes all handshakes (backlog)
@@ -124,7 +125,7 @@ describe('iomux echo: EMFILE', () => {
 });
 
 describe('iomux echo: select and FD_SETSIZE', () => {
-  it('select: connections whose fd is >= FD_SETSIZE are closed and logged; the others keep echoing (poll, same fds: all served)', async () => {
+  itUnless(WINDOWS, "fd numbers by inherited stdio; Winsock's fd_set limits the count of sockets, not their values")('select: connections whose fd is >= FD_SETSIZE are closed and logged; the others keep echoing (poll, same fds: all served)', async () => {
     // The parent hands the child ~1000 open fds (stdio inheritance), so the
     // server's own sockets land just below 1024 and new ones cross it.
     const devnull = fs.openSync('/dev/null', 'r');

@@ -8,6 +8,7 @@ import * as net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { killDemos, startDemo } from './fixtures/demo-proc';
 import { TIME_SCALE } from './fixtures/time-scale';
+import { eachBackend, itCurl, itPosixSignals, itPython3 } from './fixtures/platform';
 
 const sockets: net.Socket[] = [];
 const agents: http.Agent[] = [];
@@ -145,7 +146,7 @@ describe('iomux http with real clients', () => {
     expect(summary!.bytesIn).toBeGreaterThan(170_000);
   });
 
-  it('curl: GET, HEAD (-I), --http1.0, and several URLs on one reused connection', async () => {
+  itCurl('curl: GET, HEAD (-I), --http1.0, and several URLs on one reused connection', async () => {
     const demo = await startDemo('http', ['--name', 'Grace']);
     const base = `http://127.0.0.1:${demo.port}`;
     expect((await curl([`${base}/`])).stdout).toBe('Hello, world!\n');
@@ -177,7 +178,7 @@ describe('iomux http with real clients', () => {
     expect(summary).toMatchObject({ connections: 1, requests: 4, statuses: { 200: 3, 404: 1 } });
   });
 
-  it('pipelining from python3: several requests in one write are answered in order', async () => {
+  itPython3('pipelining from python3: several requests in one write are answered in order', async () => {
     const demo = await startDemo('http');
     const script = `
 import socket, sys
@@ -358,7 +359,7 @@ describe('iomux http error statuses', () => {
     expect(code).toBe(0);
   });
 
-  it.each(['select', 'poll', 'epoll'])('keep-alive and pipelining on the %s backend', async (backend) => {
+  eachBackend(['select', 'poll', 'epoll'], 'keep-alive and pipelining on the %s backend', async (backend) => {
     const demo = await startDemo('http', ['--backend', backend]);
     expect(demo.events[0]).toMatchObject({ event: 'listening', backend });
     const many = Array.from({ length: 50 }, (_, i) => `GET /name?name=r${i} HTTP/1.1\r\nHost: a\r\n\r\n`).join('');
@@ -403,7 +404,7 @@ describe('iomux http error statuses', () => {
     expect(await run(['--port', '70000'])).toMatchObject({ code: 2 });
   });
 
-  it('SIGINT stops a server that is waiting in the selector, with a summary', async () => {
+  itPosixSignals('SIGINT stops a server that is waiting in the selector, with a summary', async () => {
     const demo = await startDemo('http');
     const exited = new Promise<number | null>((resolve) => demo.proc.on('exit', resolve));
     const start = Date.now();

@@ -234,6 +234,18 @@ export async function runCommand(cmd: CommandSpec, argv: string[]): Promise<numb
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // Windows has no signal a program can send to another (kill() is
+  // TerminateProcess): a parent that started us with an IPC channel asks for
+  // the same stop with the message {signal: 'SIGINT' | 'SIGTERM'}. The channel
+  // does not keep the process alive.
+  const onMessage = (m: unknown) => {
+    const sig = (m as { signal?: unknown } | null)?.signal;
+    if (sig === 'SIGINT' || sig === 'SIGTERM') onSignal(sig);
+  };
+  if (process.channel) {
+    process.on('message', onMessage);
+    process.channel.unref();
+  }
   try {
     const json = parsed.values.json === true;
     return await cmd.run(parsed, {
@@ -249,6 +261,7 @@ export async function runCommand(cmd: CommandSpec, argv: string[]): Promise<numb
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.off('message', onMessage);
   }
 }
 

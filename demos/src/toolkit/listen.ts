@@ -73,7 +73,10 @@ export function listen(where: ListenAddress, backlog = 511): Listener {
   const sock = new Socket(family);
   try {
     // A restarted server may rebind at once while old connections sit in TIME_WAIT.
-    if (family !== AF_UNIX) sock.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1);
+    // Not on Windows: there SO_REUSEADDR lets a second socket bind a port that
+    // another one listens on (or fails EACCES against an exclusive holder), and
+    // TIME_WAIT does not block a listener's bind anyway.
+    if (family !== AF_UNIX && process.platform !== 'win32') sock.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1);
     try {
       sock.bind(unix ?? [(where as { host: string }).host, (where as { port: number }).port]);
     } catch (err) {
