@@ -37,7 +37,8 @@ done
 export IOMUX_TEST_TIME_SCALE="${IOMUX_TEST_TIME_SCALE:-6}"
 limit=$((30000 * IOMUX_TEST_TIME_SCALE))
 # qemu-user has no io_uring: the tests skip the io_uring backend with that reason.
-case "$platform" in linux-*) export IOMUX_TEST_EMULATOR=qemu-user ;; esac
+# Under wine, tests accept wine's Winsock deviations from Windows (named in them).
+case "$platform" in linux-*) export IOMUX_TEST_EMULATOR=qemu-user ;; win32-*) export IOMUX_TEST_EMULATOR=wine ;; esac
 
 # run_package DIR RESULTS FILES...: vitest in DIR, results as JSON.
 run_package() {

@@ -248,11 +248,13 @@ long SendTo(fd_t fd, const void* buf, size_t len, const sockaddr* addr, socklen_
 }
 // A datagram longer than the buffer: Winsock fills the buffer, drops the rest
 // and fails with WSAEMSGSIZE; POSIX returns the truncated length. Do as POSIX.
+// A read after shutdown(SHUT_RD): Winsock fails WSAESHUTDOWN; POSIX reads EOF. Do as POSIX.
 static long Received(int n, int cap) {
   if (n != SOCKET_ERROR) return n;
-  if (WSAGetLastError() == WSAEMSGSIZE) {
+  int wsa = WSAGetLastError();
+  if (wsa == WSAEMSGSIZE || wsa == WSAESHUTDOWN) {
     WSASetLastError(0);
-    return cap;
+    return wsa == WSAEMSGSIZE ? cap : 0;
   }
   return Fail();
 }
