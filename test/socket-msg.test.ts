@@ -59,6 +59,19 @@ describe('flags', () => {
     expect(b.recv(5, MSG_WAITALL)!.toString()).toBe('abcde');
   });
 
+  itUnless(!WINDOWS, 'Winsock flags: Windows-only')('Windows: MSG_DONTWAIT is -1, and flags Winsock does not know fail EOPNOTSUPP at once instead of blocking', () => {
+    expect(MSG_DONTWAIT).toBe(-1);
+    const [a, b] = pair();
+    for (const call of [() => b.recv(5, MSG_DONTWAIT), () => b.recvInto(Buffer.alloc(5), 0, 5, MSG_DONTWAIT),
+      () => b.recvFrom(5, MSG_DONTWAIT), () => a.send(Buffer.from('x'), 0, 1, MSG_DONTWAIT), () => b.recv(5, 0x40)]) {
+      expect(code(call), String(call)).toBe('EOPNOTSUPP');
+    }
+    // Known flags still work: MSG_PEEK leaves the data, MSG_WAITALL waits for all of it.
+    a.sendAll(Buffer.from('hello'));
+    expect(b.recv(5, MSG_PEEK)!.toString()).toBe('hello');
+    expect(b.recv(5, MSG_WAITALL)!.toString()).toBe('hello');
+  });
+
   itMsg('MSG_TRUNC: a datagram longer than the buffer is truncated as the kernel does (testRecvmsgTrunc)', () => {
     const [a, b] = pair(SOCK_DGRAM);
     a.send(Buffer.from('0123456789'));
