@@ -7,6 +7,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AF_INET, EventLoop, PollSelector, SelectSelector, Socket, socketpair, SOCK_STREAM } from '../src/ts/index';
 import { backendMissing, itPosixProcess, itUnless } from './platform';
+import { TIME_SCALE } from './time-scale';
 
 const cleanups: Array<() => void | Promise<void>> = [];
 afterEach(async () => {
@@ -177,16 +178,19 @@ describe('EventLoop timers and callbacks', () => {
     const loop = newLoop();
     const order: string[] = [];
     await loop.run(async () => {
-      loop.callLater(30, () => order.push('30a'));
-      loop.callLater(10, () => order.push('10a'));
-      const c = loop.callLater(20, () => order.push('cancelled'));
-      loop.callLater(30, () => order.push('30b'));
-      loop.callLater(10, () => order.push('10b'));
+      // The unit is longer under emulation, where scheduling these seven can
+      // itself take longer than 10 ms (and so legitimately reorder them).
+      const u = 10 * TIME_SCALE;
+      loop.callLater(3 * u, () => order.push('30a'));
+      loop.callLater(u, () => order.push('10a'));
+      const c = loop.callLater(2 * u, () => order.push('cancelled'));
+      loop.callLater(3 * u, () => order.push('30b'));
+      loop.callLater(u, () => order.push('10b'));
       loop.callLater(0, () => order.push('0'));
       loop.callLater(-5, () => order.push('neg'));
       c.cancel();
       c.cancel(); // idempotent
-      await loop.sleep(60);
+      await loop.sleep(6 * u);
     });
     expect(order).toEqual(['0', 'neg', '10a', '10b', '30a', '30b']);
   });
@@ -357,14 +361,19 @@ describe('EventLoop.run and close', () => {
       const child = spawn(process.execPath, ['-e', script(withHandler)], { stdio: ['ignore', 'pipe', 'inherit'] });
       let out = '';
       const exited = new Promise<[number | null, NodeJS.Signals | null]>((r) => child.on('exit', (c, s) => r([c, s])));
-      const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      const killer = setTimeout(() => child.kill('SIGKILL'), 10_000 * TIME_SCALE);
       try {
-        await new Promise<void>((r) =>
-          child.stdout.on('data', (d) => {
-            out += d;
-            if (out.includes('ready')) r();
-          }),
-        );
+        // 'ready', or the child's end (a crash, the killer) fails the test at once.
+        const ready = await Promise.race([
+          new Promise<true>((r) =>
+            child.stdout.on('data', (d) => {
+              out += d;
+              if (out.includes('ready')) r(true);
+            }),
+          ),
+          exited.then(() => false as const),
+        ]);
+        expect(ready, `the child ended before it was ready: ${out}`).toBe(true);
         const t0 = performance.now();
         child.kill('SIGINT');
         const [code, signal] = await exited;

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { collect, connect, cpuTicks, killServer, ServerProcess, sleep, startEcho, type SpawnOptions } from './fixtures/echo-harness';
+import { TIME_SCALE } from './fixtures/time-scale';
 
 let servers: ServerProcess[] = [];
 let sockets: net.Socket[] = [];
@@ -51,7 +52,7 @@ describe('iomux echo: many connections', () => {
       for (let i = 0; i < count; i += 200) {
         socks.push(...(await Promise.all(Array.from({ length: Math.min(200, count - i) }, () => client(port)))));
       }
-      const held = await server.statsUntil((s) => s.connections === count, 20_000);
+      const held = await server.statsUntil((s) => s.connections === count, 20_000 * TIME_SCALE);
       expect(held.refused).toBe(0);
       // Every connection at once, each with a distinct message.
       const results = await Promise.all(
@@ -65,11 +66,11 @@ describe('iomux echo: many connections', () => {
       );
       expect(results.filter((ok) => !ok).length).toBe(0);
       for (const s of socks) s.end();
-      const after = await server.statsUntil((s) => s.connections === 0, 20_000);
+      const after = await server.statsUntil((s) => s.connections === 0, 20_000 * TIME_SCALE);
       expect(after.accepted).toBe(count);
       expect(after.peakConnections).toBe(count);
       expect(after.errors).toBe(0);
-    }, 60_000);
+    }, 60_000 * TIME_SCALE);
   }
 });
 
@@ -95,7 +96,7 @@ describe('iomux echo: EMFILE', () => {
     // Retried about every 100 ms meanwhile, but logged once.
     expect(server.events().filter((e) => e.event === 'accept-paused').length).toBe(1);
     // ...and still serves the connections it has.
-    const again = await Promise.all(socks.map((s, i) => (served[i] ? pingOnce(s, `again ${i}`, 3000) : Promise.resolve(true))));
+    const again = await Promise.all(socks.map((s, i) => (served[i] ? pingOnce(s, `again ${i}`, 3000 * TIME_SCALE) : Promise.resolve(true))));
     expect(again.every(Boolean)).toBe(true);
 
     // Free fds: the waiting clients get in and echo (their earlier message first).
@@ -105,7 +106,7 @@ describe('iomux echo: EMFILE', () => {
     const want = Math.min(waiting.length, nServed);
     let admitted = 0;
     await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`only ${admitted} of ${want} waiting clients were admitted`)), 10_000);
+      const t = setTimeout(() => reject(new Error(`only ${admitted} of ${want} waiting clients were admitted`)), 10_000 * TIME_SCALE);
       for (const s of waiting) {
         collect(s, 1).then((r) => {
           if (r.data.length > 0 && ++admitted === want) {
@@ -119,7 +120,7 @@ describe('iomux echo: EMFILE', () => {
     const s = server.events().filter((e) => e.event === 'stats').pop()!;
     expect(s.acceptPauses).toBeGreaterThan(5); // retried about every 100 ms while out of fds...
     await server.waitFor((e) => e.event === 'accept-resumed');
-  }, 40_000);
+  }, 40_000 * TIME_SCALE);
 });
 
 describe('iomux echo: select and FD_SETSIZE', () => {
@@ -135,7 +136,7 @@ describe('iomux echo: select and FD_SETSIZE', () => {
       expect(listening.fd).toBeLessThan(1020); // room for a few connections under 1024
       const socks: net.Socket[] = [];
       for (let i = 0; i < 30; i++) socks.push(await client(port));
-      const ok = await Promise.all(socks.map((s, i) => pingOnce(s, `fd test ${i}`, 3000)));
+      const ok = await Promise.all(socks.map((s, i) => pingOnce(s, `fd test ${i}`, 3000 * TIME_SCALE)));
       const refused = server.events().filter((e) => e.event === 'refused');
       if (backend === 'select') {
         const nOk = ok.filter(Boolean).length;
@@ -156,5 +157,5 @@ describe('iomux echo: select and FD_SETSIZE', () => {
       for (const s of socks) s.destroy();
       await killServer(server);
     }
-  }, 40_000);
+  }, 40_000 * TIME_SCALE);
 });

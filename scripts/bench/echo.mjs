@@ -2,8 +2,8 @@
 // `npm run bench:echo`: echo-server throughput. A C load generator
 // (scripts/bench/echo-load.c) drives, cell by cell, the iomux echo server on each
 // backend (the real CLI: `node demos/bin/iomux.js echo --backend X --port 0 --json`),
-// Node's own net server (scripts/bench/net-echo-server.mjs) and a minimal C epoll
-// server (scripts/bench/echo-server-c.c). Writes echo.{md,svg,json} and
+// Node's own net server (scripts/bench/net-echo-server.mjs) and a minimal C
+// server on epoll and on select (scripts/bench/echo-server-c.c). Writes echo.{md,svg,json} and
 // README-echo.md to a temporary directory, to --out DIR, or with --write to the
 // committed bench-results/ (scripts/lib/bench.mjs).
 //
@@ -11,12 +11,15 @@
 //                               [--report-only] [--out DIR | --write]
 //
 // --quick        1 s measured per cell after 0.3 s warm-up, one round (rough figures).
-// --rounds R     runs of every cell; servers take turns within a round and each
-//                figure is the median over the rounds (default 3, quick 1).
+// --rounds R     passes over every cell (default 3, quick 1). A round runs every cell
+//                once, the servers taking turns, so the rounds are interleaved runs
+//                of the whole bench; each figure is the median over the rounds, and
+//                the targets are also checked round by round.
 // --report-only  rewrites the reports from echo.json (in --out DIR, else bench-results/) without measuring.
 //
 // Every run of a cell gets a fresh server process, so one cell cannot leave
-// another a server full of half-closed connections.
+// another a server full of half-closed connections. A cell needing more fds than
+// RLIMIT_NOFILE allows (and cannot be raised to) is skipped, with the reason in the report.
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -43,15 +46,18 @@ const FD_SETSIZE = 1024;
 // fds a Node process holds before its first connection (stdio, libuv, epoll,
 // the listener...): select can only take connections whose fds stay below FD_SETSIZE.
 const NODE_FDS = 40;
+// What a cell needs of RLIMIT_NOFILE beyond one fd per connection (the server's own, with room).
+const FD_MARGIN = 100;
 
 const SERVERS = [
-  { id: 'iomux-select', label: 'iomux select', backend: 'select', color: '#1f77b4', dash: 'solid', marker: 'circle' },
+  { id: 'iomux-select', label: 'iomux select', backend: 'select', fdSet: true, color: '#1f77b4', dash: 'solid', marker: 'circle' },
   { id: 'iomux-poll', label: 'iomux poll', backend: 'poll', color: '#2ca02c', dash: 'solid', marker: 'square' },
   { id: 'iomux-epoll', label: 'iomux epoll', backend: 'epoll', color: '#d62728', dash: 'solid', marker: 'triangle' },
   // The echo CLI has no --backend io_uring; IOMUX_BACKEND picks it through DefaultSelector.
   { id: 'iomux-io_uring', label: 'iomux io_uring', backend: 'io_uring', viaEnv: true, color: '#9467bd', dash: 'solid', marker: 'diamond' },
   { id: 'node-net', label: 'Node net', color: '#ff7f0e', dash: 'dash', marker: 'diamond' },
-  { id: 'c-epoll', label: 'C epoll', color: '#444444', dash: 'dot', marker: 'circle' },
+  { id: 'c-epoll', label: 'C epoll', mechanism: 'epoll', color: '#444444', dash: 'dot', marker: 'circle' },
+  { id: 'c-select', label: 'C select', mechanism: 'select', fdSet: true, color: '#17becf', dash: 'dot', marker: 'square' },
 ];
 
 const CONFIGS = [
@@ -61,19 +67,33 @@ const CONFIGS = [
   { conns: 1, idle: 0, size: 1024 },
   { conns: 100, idle: 0, size: 1024 },
   { conns: 1000, idle: 0, size: 1024 },
+  { conns: 10, idle: 10, size: 64 },
   { conns: 10, idle: 100, size: 64 },
   { conns: 10, idle: 900, size: 64 },
+  { conns: 10, idle: 10000, size: 64 },
 ];
+const C100 = { conns: 100, idle: 0, size: 64 };
+const IDLE10 = { conns: 10, idle: 10, size: 64 };
+const IDLE900 = { conns: 10, idle: 900, size: 64 };
+const IDLE10K = { conns: 10, idle: 10000, size: 64 };
 
-const TARGETS = { cpuVsC: 1.2, rateVsNet: 1.5, epollVsSelect: 3 };
+// Issue #14. idleVsC: with 10 active + 900 idle, iomux's epoll/select msgs/s ratio is at
+// least this share of the C servers' epoll/select ratio in the same run. idleCpu: epoll's
+// CPU per message with 10,000 idle is at most this multiple of that with 10 idle.
+// netVsEpoll, epollVsC: CPU per message at 100 × 64 B, Node net's at least this multiple
+// of iomux epoll's, iomux epoll's at most this multiple of C epoll's — in every round.
+const TARGETS = { idleVsC: 0.9, idleCpu: 1.1, netVsEpoll: 1.5, epollVsC: 1.15 };
 
-const cfgName = (c) => `${c.conns.toLocaleString('en-US')}${c.idle ? ` active + ${c.idle} idle` : ''} × ${c.size === 1024 ? '1 KiB' : `${c.size} B`}`;
+const cfgName = (c) => `${c.conns.toLocaleString('en-US')}${c.idle ? ` active + ${c.idle.toLocaleString('en-US')} idle` : ''} × ${c.size === 1024 ? '1 KiB' : `${c.size} B`}`;
 const cfgKey = (c) => `${c.conns}/${c.idle}/${c.size}`;
 
 /** select cannot watch fds >= FD_SETSIZE: such cells are not run (reported as n/a). */
 function fits(server, cfg) {
-  return server.backend !== 'select' || cfg.conns + cfg.idle + NODE_FDS < FD_SETSIZE;
+  return !server.fdSet || cfg.conns + cfg.idle + NODE_FDS < FD_SETSIZE;
 }
+
+/** Both the load generator and a server hold one fd per connection, plus their own. */
+const fdsNeeded = (cfg) => cfg.conns + cfg.idle + FD_MARGIN;
 
 // ---------------------------------------------------------------------------
 // Processes. Every child is tracked so that an error or Ctrl-C still kills it.
@@ -109,7 +129,7 @@ function startServer(server, exes) {
     env = { ...process.env, IOMUX_BACKEND: server.backend };
   } else if (server.backend) [cmd, args] = [process.execPath, [path.join(root, 'demos', 'bin', 'iomux.js'), 'echo', '--backend', server.backend, '--port', '0', '--json']];
   else if (server.id === 'node-net') [cmd, args] = [process.execPath, [path.join(here, 'net-echo-server.mjs'), '--port', '0']];
-  else [cmd, args] = [exes.server, ['--port', '0']];
+  else [cmd, args] = [exes.server, ['--mechanism', server.mechanism, '--port', '0']];
   const child = track(spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env }));
   let out = '';
   let err = '';
@@ -195,18 +215,7 @@ async function parent() {
   }
   if (!fs.existsSync(path.join(root, 'demos', 'dist', 'cli.js'))) throw new Error('dist/ is missing: run `npm run build:ts` first');
 
-  // Both the load generator and a server hold one fd per connection, plus their own.
-  const need = Math.max(...CONFIGS.map((c) => c.conns + c.idle)) + 100;
-  const lim = nofileLimits();
-  if (lim.hard < need && !process.env.IOMUX_BENCH_REEXEC) {
-    // Children raise their soft limit to the hard one themselves; a hard limit
-    // too low can only be raised by root: try, and run again under it.
-    const r = spawnSync('sh', ['-c', `ulimit -n ${need} && exec "$0" "$@"`, process.execPath, fileURLToPath(import.meta.url), ...argv], {
-      stdio: 'inherit', env: { ...process.env, IOMUX_BENCH_REEXEC: '1' },
-    });
-    if (r.status === 0 || r.status === null) process.exit(r.status ?? 1);
-    process.stderr.write(`bench:echo: cannot raise RLIMIT_NOFILE to ${need} (hard limit ${lim.hard}); the 1,000-connection cells will fail\n`);
-  }
+  const fdRoom = nofileRoom();
 
   const cc = process.env.CC || 'cc';
   const ccVersion = have(cc);
@@ -220,7 +229,7 @@ async function parent() {
       const b = spawnSync(cc, ['-O2', '-o', exe, path.join(here, src)], { stdio: 'inherit' });
       if (b.status !== 0) throw new Error(`${cc} -O2 scripts/bench/${src} failed`);
     }
-    runs = await measureAll(exes);
+    runs = await measureAll(exes, fdRoom);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
@@ -232,15 +241,40 @@ async function parent() {
   }
 }
 
-async function measureAll(exes) {
+/**
+ * The RLIMIT_NOFILE hard limit the cells can use. Children raise their soft
+ * limit to the hard one themselves (Node does at start-up); a hard limit too low
+ * for the largest cell can only be raised by root: try, and run again under it.
+ */
+function nofileRoom() {
+  const need = Math.max(...CONFIGS.map(fdsNeeded));
+  const lim = nofileLimits();
+  if (lim.hard >= need || process.env.IOMUX_BENCH_REEXEC) return lim.hard;
+  if (spawnSync('sh', ['-c', `ulimit -n ${need}`]).status === 0) {
+    const r = spawnSync('sh', ['-c', `ulimit -n ${need} && exec "$0" "$@"`, process.execPath, fileURLToPath(import.meta.url), ...argv], {
+      stdio: 'inherit', env: { ...process.env, IOMUX_BENCH_REEXEC: '1' },
+    });
+    process.exit(r.status ?? 1);
+  }
+  process.stderr.write(`bench:echo: cannot raise RLIMIT_NOFILE to ${need} (hard limit ${lim.hard}); cells needing more are skipped\n`);
+  return lim.hard;
+}
+
+async function measureAll(exes, fdRoom) {
   const runs = [];
-  for (const cfg of CONFIGS) {
-    const servers = SERVERS.filter((s) => fits(s, cfg));
-    for (let r = 0; r < rounds; r++) {
+  for (let r = 0; r < rounds; r++) {
+    for (const cfg of CONFIGS) {
+      const servers = SERVERS.filter((s) => fits(s, cfg));
+      if (fdsNeeded(cfg) > fdRoom) {
+        const skipped = `RLIMIT_NOFILE hard limit ${fdRoom} < ${fdsNeeded(cfg)} fds needed`;
+        if (r === 0) process.stderr.write(`bench:echo: ${cfgName(cfg)} skipped: ${skipped}\n`);
+        for (const s of servers) runs.push({ server: s.id, cfg: cfgKey(cfg), round: r, skipped });
+        continue;
+      }
       // Rotate who goes first, so no server always runs right after the same one.
       for (let j = 0; j < servers.length; j++) {
         const s = servers[(r + j) % servers.length];
-        process.stderr.write(`bench:echo: ${cfgName(cfg)} — ${s.label}${rounds > 1 ? ` (round ${r + 1}/${rounds})` : ''}\n`);
+        process.stderr.write(`bench:echo: ${rounds > 1 ? `round ${r + 1}/${rounds}: ` : ''}${cfgName(cfg)} — ${s.label}\n`);
         let srv;
         let res;
         try {
@@ -275,8 +309,12 @@ function aggregate(runs) {
         continue;
       }
       const mine = runs.filter((r) => r.server === s.id && r.cfg === cfgKey(cfg));
-      const ok = mine.filter((r) => r.rc === 0 && r.errors === 0 && r.mismatches === 0);
+      const ok = mine.filter(clean);
       if (mine.length === 0) continue;
+      if (mine.every((r) => r.skipped)) {
+        cells.set(key, { na: 'n/a (RLIMIT_NOFILE)' });
+        continue;
+      }
       if (ok.length === 0) {
         const r = mine[0];
         cells.set(key, { na: r.mismatches > 0 ? 'BAD ECHO' : `failed (${r.rc === 'server' ? 'server' : `${r.errors ?? '?'} errors`})` });
@@ -297,9 +335,9 @@ function aggregate(runs) {
   return (s, cfg) => cells.get(`${s} ${cfgKey(cfg)}`);
 }
 
-const fmtInt = (v) => (v === undefined ? '—' : Math.round(v).toLocaleString('en-US'));
-const fmtUs = (v) => (v === undefined ? '—' : v >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(1));
-const fmtCpu = (v) => (v === undefined ? '—' : v.toFixed(2));
+const fmtInt = (v) => (!Number.isFinite(v) ? '—' : Math.round(v).toLocaleString('en-US'));
+const fmtUs = (v) => (!Number.isFinite(v) ? '—' : v >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(1));
+const fmtCpu = (v) => (!Number.isFinite(v) ? '—' : v.toFixed(2));
 
 function table(get) {
   const head = ['config'];
@@ -336,38 +374,84 @@ function splitTable(get) {
   return lines.join('\n');
 }
 
-function targets(get) {
-  const c100 = CONFIGS[1];
-  const idle900 = CONFIGS[7];
-  const ep = get('iomux-epoll', c100);
-  const cs = get('c-epoll', c100);
-  const net = get('node-net', c100);
-  const ep9 = get('iomux-epoll', idle900);
-  const se9 = get('iomux-select', idle900);
-  const c9 = get('c-epoll', idle900);
-  const out = [];
-  const line = (name, ratio, limit, atMost, detail) => {
-    if (ratio === undefined || !Number.isFinite(ratio)) return out.push(`- ${name}: **not measured** (${detail})`);
-    const met = atMost ? ratio <= limit : ratio >= limit;
-    const by = atMost ? `${Math.round((ratio / limit - 1) * 100)}% over` : `${Math.round((1 - ratio / limit) * 100)}% short`;
-    out.push(`- ${name}: ${ratio.toFixed(2)}× (target ${atMost ? '≤' : '≥'} ${limit}×) — ${met ? '**met**' : `**missed** (${by})`}; ${detail}`);
-    return met;
+const ratioText = (v) => (Number.isFinite(v) ? `${v.toFixed(2)}×` : 'not measured');
+
+/**
+ * The targets of issue #14, as ratios of figures from one run. view(server, cfg)
+ * gives { rate, cpu } (NaN where not measured): the medians, or one round's figures.
+ */
+const TARGET_ROWS = [
+  {
+    key: '(a)', what: 'iomux epoll/select msgs/s, as a share of C epoll/C select msgs/s', cells: cfgName(IDLE900),
+    limit: TARGETS.idleVsC, atMost: false, everyRound: false,
+    ratio: (v) => v('iomux-epoll', IDLE900).rate / v('iomux-select', IDLE900).rate / (v('c-epoll', IDLE900).rate / v('c-select', IDLE900).rate),
+    detail: (v) => `iomux epoll ${fmtInt(v('iomux-epoll', IDLE900).rate)} / select ${fmtInt(v('iomux-select', IDLE900).rate)} msgs/s = ` +
+      `${ratioText(v('iomux-epoll', IDLE900).rate / v('iomux-select', IDLE900).rate)}; C epoll ${fmtInt(v('c-epoll', IDLE900).rate)} / ` +
+      `C select ${fmtInt(v('c-select', IDLE900).rate)} = ${ratioText(v('c-epoll', IDLE900).rate / v('c-select', IDLE900).rate)}`,
+  },
+  {
+    key: '(b)', what: 'iomux epoll CPU per message, 10,000 idle vs 10 idle', cells: `${cfgName(IDLE10K)} vs ${cfgName(IDLE10)}`,
+    limit: TARGETS.idleCpu, atMost: true, everyRound: false,
+    ratio: (v) => v('iomux-epoll', IDLE10K).cpu / v('iomux-epoll', IDLE10).cpu,
+    detail: (v) => `${fmtCpu(v('iomux-epoll', IDLE10K).cpu)} against ${fmtCpu(v('iomux-epoll', IDLE10).cpu)} µs per message ` +
+      `(C epoll: ${fmtCpu(v('c-epoll', IDLE10K).cpu)} against ${fmtCpu(v('c-epoll', IDLE10).cpu)}, ` +
+      `${ratioText(v('c-epoll', IDLE10K).cpu / v('c-epoll', IDLE10).cpu)})`,
+  },
+  {
+    key: '(c)', what: 'Node net CPU per message vs iomux epoll\'s', cells: cfgName(C100),
+    limit: TARGETS.netVsEpoll, atMost: false, everyRound: true,
+    ratio: (v) => v('node-net', C100).cpu / v('iomux-epoll', C100).cpu,
+    detail: (v) => `${fmtCpu(v('node-net', C100).cpu)} against ${fmtCpu(v('iomux-epoll', C100).cpu)} µs per message`,
+  },
+  {
+    key: '(d)', what: 'iomux epoll CPU per message vs C epoll\'s', cells: cfgName(C100),
+    limit: TARGETS.epollVsC, atMost: true, everyRound: true,
+    ratio: (v) => v('iomux-epoll', C100).cpu / v('c-epoll', C100).cpu,
+    detail: (v) => `${fmtCpu(v('iomux-epoll', C100).cpu)} against ${fmtCpu(v('c-epoll', C100).cpu)} µs per message`,
+  },
+];
+
+const clean = (r) => r.rc === 0 && r.errors === 0 && r.mismatches === 0;
+const NONE = { rate: NaN, cpu: NaN };
+
+/** The targets table: the ratio of the medians, each round's ratio, and whether the target holds. */
+function targets(get, runs) {
+  const medians = (s, cfg) => {
+    const c = get(s, cfg);
+    return c && !c.na ? { rate: c.rate, cpu: c.cpu ?? NaN } : NONE;
   };
-  const ok = (c) => c && !c.na;
-  line('epoll at 100 connections × 64 B, server CPU per message vs the C server',
-    ok(ep) && ok(cs) ? ep.cpu / cs.cpu : undefined, TARGETS.cpuVsC, true,
-    ok(ep) && ok(cs) ? `${fmtCpu(ep.cpu)} µs against ${fmtCpu(cs.cpu)} µs per message` : 'a run failed');
-  line('epoll at 100 connections × 64 B, msgs/s vs Node\'s net server',
-    ok(ep) && ok(net) ? ep.rate / net.rate : undefined, TARGETS.rateVsNet, false,
-    ok(ep) && ok(net)
-      ? `${fmtInt(ep.rate)} against ${fmtInt(net.rate)} msgs/s${ok(cs) ? ` (the C server: ${fmtInt(cs.rate)} msgs/s, ${(cs.rate / net.rate).toFixed(2)}× Node's — about the most any server can show here, as the load generator shares the machine)` : ''}`
-      : 'a run failed');
-  line('10 active + 900 idle × 64 B, epoll msgs/s vs select',
-    ok(ep9) && ok(se9) ? ep9.rate / se9.rate : undefined, TARGETS.epollVsSelect, false,
-    ok(ep9) && ok(se9)
-      ? `${fmtInt(ep9.rate)} against ${fmtInt(se9.rate)} msgs/s${ok(c9) ? ` (the C server: ${fmtInt(c9.rate)} msgs/s = ${(c9.rate / se9.rate).toFixed(2)}× select, the most this load generator drives here; epoll reaches ${Math.round((100 * ep9.rate) / c9.rate)}% of it)` : ''}`
-      : 'a run failed');
-  return out.join('\n');
+  const rounds = runs.reduce((n, r) => Math.max(n, r.round + 1), 0);
+  const perRound = Array.from({ length: rounds }, (_, k) => (s, cfg) => {
+    const r = runs.find((x) => x.server === s && x.cfg === cfgKey(cfg) && x.round === k && clean(x));
+    return r ? { rate: r.msgs_per_s, cpu: r.server_cpu_us_per_msg >= 0 ? r.server_cpu_us_per_msg : NaN } : NONE;
+  });
+  const holds = (t, v) => (t.atMost ? v <= t.limit : v >= t.limit);
+  const lines = [
+    `| target | cell | limit | medians | ${perRound.map((_, k) => `round ${k + 1}`).join(' | ')} | verdict |`,
+    `|---|---|--:|--:|${perRound.map(() => '--:|').join('')}---|`,
+  ];
+  const details = [];
+  for (const t of TARGET_ROWS) {
+    const med = t.ratio(medians);
+    const each = perRound.map((v) => t.ratio(v));
+    let verdict;
+    if (t.everyRound) {
+      const missing = each.map((v, k) => (Number.isFinite(v) ? null : k + 1)).filter(Boolean);
+      const missed = each.map((v, k) => (Number.isFinite(v) && !holds(t, v) ? k + 1 : null)).filter(Boolean);
+      verdict = missed.length ? `**missed** in round ${missed.join(', ')}` : missing.length ? `**not measured** in round ${missing.join(', ')}` : rounds === 1 ? '**met** (1 round)' : `**met** in all ${rounds} rounds`;
+    } else verdict = !Number.isFinite(med) ? '**not measured**' : holds(t, med) ? '**met**' : '**missed**';
+    lines.push(`| ${t.key} ${t.what} | ${t.cells} | ${t.atMost ? '≤' : '≥'} ${t.limit}× | ${ratioText(med)} | ${each.map(ratioText).join(' | ')} | ${verdict} |`);
+    details.push(`- ${t.key} ${t.detail(medians)} (medians).`);
+  }
+  const note = '(a) and (b) hold on the medians; (c) and (d) must hold in every round (each round runs every cell once, the servers taking turns).';
+  return [...lines, '', ...details, '', note].join('\n');
+}
+
+/** The cells skipped for want of fds, and why (one line each), or ''. */
+function skippedCells(runs) {
+  const seen = new Map();
+  for (const r of runs) if (r.skipped && !seen.has(r.cfg)) seen.set(r.cfg, r.skipped);
+  return [...seen].map(([key, why]) => `- ${cfgName(CONFIGS.find((c) => cfgKey(c) === key))}: skipped (${why}).`).join('\n');
 }
 
 const machineBlock = (m) => machineMarkdown(m, [m.cc]);
@@ -381,10 +465,14 @@ const METHOD = [
   'runs on the same machine, so with only 2 cores it competes with the server: msgs/s is a closed-loop figure, and for',
   'the fastest servers partly the load generator\'s limit; CPU per message is the fairer cost comparison.',
   `iomux: \`node demos/bin/iomux.js echo --backend X --port 0 --json\` (the CLI as shipped, no --stats). Node net:`,
-  'scripts/bench/net-echo-server.mjs (`socket.pipe(socket)`, noDelay). C epoll: scripts/bench/echo-server-c.c (level-triggered,',
-  'read then write, a per-connection buffer for partial writes). A fresh server process for every run of a cell.',
-  `select: "n/a (FD_SETSIZE)" where the connections would take fds past ${FD_SETSIZE} (the server would refuse them), i.e. 1,000`,
-  'active connections; 10 active + 900 idle fits and is measured.',
+  'scripts/bench/net-echo-server.mjs (`socket.pipe(socket)`, noDelay). C epoll and C select: scripts/bench/echo-server-c.c',
+  '`--mechanism epoll|select` (the same server on either: level-triggered, read then write, a per-connection buffer for',
+  'partial writes, no reading while it drains; select closes fds >= FD_SETSIZE at once, as iomux\'s select refuses them).',
+  'A fresh server process for every run of a cell. A round runs every cell once, the servers taking turns in a rotated',
+  'order; the rounds are interleaved runs of the whole bench, figures are medians over them.',
+  `select (iomux and C): "n/a (FD_SETSIZE)" where the connections would take fds past ${FD_SETSIZE} (the server would refuse`,
+  'them), i.e. 1,000 active or 10,000 idle connections; 10 active + 900 idle fits and is measured. A cell needing more fds than',
+  'RLIMIT_NOFILE allows (after trying to raise it) is "n/a (RLIMIT_NOFILE)", with the limit said under the table.',
 ].join('\n');
 
 const READING = [
@@ -393,13 +481,15 @@ const READING = [
   'Syscalls per message are the same in iomux as in C: one recv, one send, and a share of one select/poll/epoll_wait',
   'per batch of ready connections. The select-vs-epoll case is a closed loop: with 10 active connections each select(2)',
   'call returns about 10 of them, so select\'s scan of the idle fds is spread over about 10 messages, and epoll\'s rate is',
-  'capped by what the load generator (sharing the machine) can drive — compare it with the C server in the same row.',
+  'capped by what the load generator (sharing the machine) can drive. Hence target (a) compares iomux\'s epoll/select',
+  'ratio with the C servers\' ratio in the same run rather than with a fixed number.',
 ].join('\n');
 
 function report(runs, m) {
   const get = aggregate(runs);
-  const tbl = table(get);
-  const tg = targets(get);
+  const skipped = skippedCells(runs);
+  const tbl = skipped ? `${table(get)}\n\n${skipped}` : table(get);
+  const tg = targets(get, runs);
   const md = [
     '# bench:echo — echo server throughput, latency and CPU per message',
     '',
@@ -423,15 +513,18 @@ function report(runs, m) {
     '## Speed: echo server under load',
     '',
     'Run `npm run bench:echo` (add `-- --quick` for a short run). It compiles a load generator in C',
-    '(`scripts/bench/echo-load.c`, one thread, epoll, every echoed byte checked) and a minimal C epoll echo server',
-    '(`scripts/bench/echo-server-c.c`, the practical limit), then drives `iomux echo` on each backend, Node\'s own `net`',
-    'echo server (`scripts/bench/net-echo-server.mjs`, what you would write without iomux) and the C server with 1, 100 and',
-    '1,000 active connections × 64 B and 1 KiB messages, and with 10 active connections plus 100 or 900 idle ones — the',
-    'case where select(2) and poll(2) pay for every idle fd on every call and epoll does not.',
+    '(`scripts/bench/echo-load.c`, one thread, epoll, every echoed byte checked) and a minimal C echo server on epoll and',
+    'on select (`scripts/bench/echo-server-c.c`, the practical limit of each), then drives `iomux echo` on each backend,',
+    'Node\'s own `net` echo server (`scripts/bench/net-echo-server.mjs`, what you would write without iomux) and the C',
+    'servers with 1, 100 and 1,000 active connections × 64 B and 1 KiB messages, and with 10 active connections plus 10,',
+    '100, 900 or 10,000 idle ones — the case where select(2) and poll(2) pay for every idle fd on every call and epoll',
+    'does not. Three rounds by default, each running every cell once with the servers taking turns.',
     '',
-    'Targets: epoll at 100 connections × 64 B uses at most 1.2 × the C server\'s CPU time per message and serves at',
-    'least 1.5 × the msgs/s of Node\'s `net` server; with 10 active + 900 idle connections epoll serves at least',
-    '3 × select\'s msgs/s.',
+    `Targets (ratios in one run): (a) with 10 active + 900 idle connections, iomux's epoll/select msgs/s is at least`,
+    `${TARGETS.idleVsC} × the C servers' epoll/select msgs/s; (b) iomux epoll's CPU per message with 10,000 idle connections`,
+    `is at most ${TARGETS.idleCpu} × that with 10 idle; at 100 connections × 64 B, (c) Node \`net\` spends at least`,
+    `${TARGETS.netVsEpoll} × iomux epoll's CPU per message and (d) iomux epoll at most ${TARGETS.epollVsC} × the C epoll server's,`,
+    '(c) and (d) in every round.',
     '',
     machineBlock(m),
     '',
@@ -467,10 +560,11 @@ function chart(get, m) {
     panel('1 KiB messages', 'active connections (log)', 'msgs/s (log)', active(1024), (c) => c.conns, 'rate'),
     panel('10 active + idle connections, 64 B', 'idle connections (log)', 'msgs/s (log)', (c) => c.idle > 0, (c) => c.idle, 'rate'),
     panel('Server CPU per message, 64 B', 'active connections (log)', 'server CPU µs per message (log)', active(64), (c) => c.conns, 'cpu'),
+    panel('Server CPU per message, 10 active + idle, 64 B', 'idle connections (log)', 'server CPU µs per message (log)', (c) => c.idle > 0, (c) => c.idle, 'cpu'),
   ].filter(Boolean);
   return panels(svgs, {
     columns: 2,
-    title: 'Echo servers: iomux (select / poll / epoll) vs Node net vs C epoll',
+    title: 'Echo servers: iomux (select / poll / epoll / io_uring) vs Node net vs C epoll and C select',
     footer: `${machineFooter(m)}${m.mode.startsWith('quick') ? ' (quick run)' : ''}; load ${m.load.split(' ')[0]} at start`,
   });
 }

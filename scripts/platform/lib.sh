@@ -114,6 +114,12 @@ run_node() {
         # Ours, not a wine builtin of that name: load the native one.
         wine reg add 'HKCU\Software\Wine\DllOverrides' /v bcryptprimitives /d native /f >/dev/null 2>&1 || true
       fi
+      # A wine started while the previous run's wineserver is still exiting can
+      # start a second server that then loses its socket to the first one's exit
+      # ("a wine server seems to be running, but I cannot connect to it"): wait
+      # for that one to go, then start one that stays up between runs.
+      timeout 60 wineserver -w >/dev/null 2>&1 || true
+      wineserver -p30 >/dev/null 2>&1 || true
       # Windows node cannot write to a Linux pipe under wine: its output goes to a file.
       local out; out="$(mktemp)"
       local rc=0

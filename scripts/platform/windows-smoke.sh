@@ -16,7 +16,7 @@ command -v wine >/dev/null || need+=(wine wine64)
 if [ ${#need[@]} -gt 0 ]; then
   echo "windows-smoke: installing ${need[*]}"
   apt-get update -qq >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-remove -o DPkg::Lock::Timeout=600 "${need[@]}" >/dev/null
 fi
 
 bash scripts/platform/build-win.sh
