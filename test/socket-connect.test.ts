@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   AF_INET, AF_INET6, AF_UNIX, IPPROTO_IPV6, IPV6_V6ONLY, SOCK_DGRAM, SOCK_STREAM, SOL_SOCKET, SOMAXCONN, SO_REUSEADDR,
-  SO_REUSEPORT, Socket, createConnection, createServer, hasDualstackIpv6, socketpair,
+  SO_RCVBUF, SO_REUSEPORT, SO_SNDBUF, Socket, createConnection, createServer, hasDualstackIpv6, socketpair,
 } from '../src/ts/index';
 import { catchError, expectSystemError, tempDir } from './socket-helpers';
 import { WINDOWS, itPosixProcess, itPython3, itUnixSockets } from './platform';
@@ -342,6 +342,9 @@ describe('setTimeout/getTimeout (TCPTimeoutTest, UDPTimeoutTest)', () => {
     track(a);
     track(b);
     a.setTimeout(80);
+    // Fixed buffers: on Windows the pair is TCP loopback, whose auto-tuned buffers can take all 8 MiB.
+    a.setsockopt(SOL_SOCKET, SO_SNDBUF, 1 << 16);
+    b.setsockopt(SOL_SOCKET, SO_RCVBUF, 1 << 16);
     const big = Buffer.alloc(8 << 20);
     const err = catchError(() => a.sendAll(big)) as NodeJS.ErrnoException & { bytesSent: number };
     expectSystemError(err, 'ETIMEDOUT', 'send');
