@@ -10,6 +10,7 @@ import {
   DefaultSelector, EVENT_READ, Socket, close, createConnection, createServer, getBlocking, pipe, setBlocking, socketpair,
 } from '../src/ts/index';
 import { waitReadable } from './socket-helpers';
+import { LINUX, WINDOWS, itPipes, itProcFs, itUnless } from './platform';
 
 const cleanups: Array<() => void | Promise<void>> = [];
 afterEach(async () => {
@@ -21,7 +22,7 @@ function fdOpen(fd: number): boolean {
 }
 
 describe('child_process', () => {
-  it("an iomux pipe() end as a child's stdout: the parent watches the read end with a selector", async () => {
+  itPipes("an iomux pipe() end as a child's stdout: the parent watches the read end with a selector", async () => {
     const [r, w] = pipe();
     cleanups.push(() => close(r));
     const child = spawn('sh', ['-c', 'printf one; sleep 0.05; printf two'], { stdio: ['ignore', w, 'inherit'] });
@@ -44,7 +45,7 @@ describe('child_process', () => {
     await new Promise((res) => child.once('exit', res));
   });
 
-  it('fds iomux makes are close-on-exec: a child does not inherit a socket it was not given', async () => {
+  itProcFs('fds iomux makes are close-on-exec: a child does not inherit a socket it was not given', async () => {
     const [a, b] = socketpair();
     cleanups.push(() => {
       a.close();
@@ -61,7 +62,7 @@ describe('child_process', () => {
 });
 
 describe('net', () => {
-  it('new net.Socket({ fd: s.detach() }): an iomux-connected socket handed over to net', async () => {
+  itUnless(WINDOWS, "Node's net on Windows takes no socket handle as fd (Unsupported fd type)")('new net.Socket({ fd: s.detach() }): an iomux-connected socket handed over to net', async () => {
     const srv = net.createServer((c) => c.pipe(c));
     await new Promise<void>((res) => srv.listen(0, '127.0.0.1', res));
     cleanups.push(() => new Promise<void>((res) => srv.close(() => res())));
@@ -80,7 +81,7 @@ describe('net', () => {
     expect(fdOpen(fd)).toBe(false); // net owned it and closed it; iomux did not close it twice
   });
 
-  it('net.Server#listen({ fd }): an iomux listener (createServer) served by net', async () => {
+  itUnless(WINDOWS, "Node documents listen({ fd }) as not supported on Windows")('net.Server#listen({ fd }): an iomux listener (createServer) served by net', async () => {
     const lst = createServer(['127.0.0.1', 0]);
     const [, port] = lst.getsockname() as [string, number];
     const srv = net.createServer((c) => c.end('served by net'));
@@ -93,7 +94,7 @@ describe('net', () => {
     expect(got).toBe('served by net');
   });
 
-  it('taking a socket from net: Socket.fromFd + dup gives iomux its own fd, which outlives the net socket', async () => {
+  itUnless(WINDOWS, 'libuv keeps no fd on a Windows net handle (_handle.fd is -1)')('taking a socket from net: Socket.fromFd + dup gives iomux its own fd, which outlives the net socket', async () => {
     let peer: net.Socket | undefined;
     const srv = net.createServer((c) => (peer = c));
     await new Promise<void>((res) => srv.listen(0, '127.0.0.1', res));
@@ -122,7 +123,7 @@ describe('net', () => {
 });
 
 describe('setBlocking(fd) on non-socket fds', () => {
-  it('a pty master (tty-like) and a pipe: O_NONBLOCK switched and read back', () => {
+  itProcFs('a pty master (tty-like) and a pipe: O_NONBLOCK switched and read back', () => {
     const ptm = fs.openSync('/dev/ptmx', fs.constants.O_RDWR | fs.constants.O_NOCTTY);
     cleanups.push(() => fs.closeSync(ptm));
     expect(getBlocking(ptm)).toBe(true);
@@ -165,8 +166,10 @@ describe('util.inspect', () => {
     sel.register(a, EVENT_READ);
     sel.register(b, EVENT_READ);
     const text = inspect(sel);
-    expect(text).toMatch(/^EpollSelector \{/);
-    expect(text).toContain("backend: 'epoll'");
+    // The platform's default: epoll on Linux, select() on Windows.
+    const [cls, backend] = LINUX ? ['EpollSelector', 'epoll'] : WINDOWS ? ['SelectSelector', 'select'] : ['PollSelector', 'poll'];
+    expect(text).toMatch(new RegExp(`^${cls} \\{`));
+    expect(text).toContain(`backend: '${backend}'`);
     expect(text).toContain('keys: 2');
     expect(text).not.toContain('Int32Array');
     expect(text.length).toBeLessThan(200);

@@ -10,6 +10,11 @@ export const WINDOWS = process.platform === 'win32';
 /** Under qemu-user (scripts/platform/suite.sh says so): it has no io_uring_setup, which fails ENOSYS. */
 export const QEMU_USER = process.env.IOMUX_TEST_EMULATOR === 'qemu-user';
 export const NO_URING_QEMU = 'qemu-user does not emulate io_uring_setup (ENOSYS)';
+/**
+ * Under wine (scripts/platform/suite.sh says so): its Winsock differs from Windows' in a few
+ * error codes and behaviours; tests accept wine's answer only here, naming what Windows documents.
+ */
+export const WINE = WINDOWS && process.env.IOMUX_TEST_EMULATOR === 'wine';
 
 /** `it`, or where `skip` holds, `it.skip` with the reason added to the test's name. */
 export function itUnless(skip: boolean, reason: string): typeof it {

@@ -4,7 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { backendMissing, backendTitle, itPipes, itProcFs } from './platform';
+import { backendMissing, backendTitle, itFdNumberLimit, itPipes, itProcFs } from './platform';
 
 const root = path.resolve(__dirname, '..');
 const BACKENDS = [
@@ -84,7 +84,7 @@ for (const [name, cls] of BACKENDS) describe.skipIf(!!backendMissing(name))(back
       expect(res.allWritable).toBe(2500);
     });
   } else {
-    it('throws RangeError at register time for an open fd >= FD_SETSIZE, and keeps working below it', () => {
+    itFdNumberLimit('throws RangeError at register time for an open fd >= FD_SETSIZE, and keeps working below it', () => {
       const res = runChild(`
         const pairs = [];
         while (pairs.length === 0 || pairs[pairs.length - 1][1].fileno() < io.FD_SETSIZE + 10) pairs.push(io.socketpair());

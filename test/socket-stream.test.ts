@@ -12,7 +12,7 @@ import {
 import {
   catchError, drain, expectSystemError, python, readN, runChild, tempDir, until, waitReadable, writable,
 } from './socket-helpers';
-import { itPipes, itPython3, itUnixSockets } from './platform';
+import { WINE, itPipes, itPython3, itUnixSockets } from './platform';
 import { TIME_SCALE } from './time-scale';
 
 const root = path.resolve(__dirname, '..');
@@ -221,7 +221,7 @@ describe('Node net as the peer', () => {
 });
 
 describe('refused connections', () => {
-  it('non-blocking connect to a dead port: false, then writable, then connectError() is ECONNREFUSED, then null', async () => {
+  it(`non-blocking connect to a dead port: false, then writable, then connectError() is ECONNREFUSED, then null${WINE ? ' (wine does not clear SO_ERROR: a repeat accepted under wine)' : ''}`, async () => {
     const port = deadPort();
     const s = track(new Socket());
     s.setBlocking(false);
@@ -229,7 +229,10 @@ describe('refused connections', () => {
     await writable(s);
     const err = s.connectError();
     expectSystemError(err, 'ECONNREFUSED', 'connect');
-    expect(s.connectError()).toBeNull();
+    // Windows documents that reading SO_ERROR clears it (as POSIX does); wine keeps a
+    // failed connect's error there, so the second read repeats it under wine only.
+    if (WINE) expect([null, 'ECONNREFUSED']).toContain(s.connectError()?.code ?? null);
+    else expect(s.connectError()).toBeNull();
   });
 
   it('blocking connect to a dead port throws ECONNREFUSED', () => {
@@ -472,7 +475,7 @@ describe('a peer that has gone away', () => {
     expect(out.sigpipesWithControl).toBe(1);
   });
 
-  it('ECONNRESET when the peer resets (SO_LINGER 0, then close)', async () => {
+  it(`ECONNRESET when the peer resets (SO_LINGER 0, then close)${WINE ? ' (wine closes gracefully: EOF accepted under wine)' : ''}`, async () => {
     const [srv, port] = listener();
     const cli = track(new Socket());
     cli.connect(['127.0.0.1', port]);
@@ -483,12 +486,15 @@ describe('a peer that has gone away', () => {
     cli.setBlocking(false);
     const err = await until(() => {
       try {
-        cli.recv(10);
-        return null;
+        const got = cli.recv(10);
+        // Windows documents closesocket() with a zero linger as an abortive close (a reset);
+        // wine closes gracefully, so its peer reads EOF: accepted under wine only.
+        return WINE && got?.length === 0 ? 'EOF' : null;
       } catch (e) {
         return e;
       }
     });
+    if (WINE && err === 'EOF') return;
     expectSystemError(err, 'ECONNRESET', 'recv');
   });
 });

@@ -67,6 +67,16 @@ int Fail() {
 
 void NoInherit(SOCKET s) { SetHandleInformation(reinterpret_cast<HANDLE>(s), HANDLE_FLAG_INHERIT, 0); }
 
+// The MSG_* bits Winsock knows. Others (MSG_DONTWAIT and friends are -1 here) are
+// refused with EOPNOTSUPP, as Windows documents, before the call: wine ignores
+// unknown bits, so a blocking recv given -1 (MSG_WAITALL among them) waited forever.
+bool UnknownFlags(int flags) {
+  const int known = MSG_OOB | MSG_PEEK | MSG_DONTROUTE | MSG_WAITALL | MSG_PARTIAL | MSG_INTERRUPT;
+  if ((flags & ~known) == 0) return false;
+  SetErrno(EOPNOTSUPP);
+  return true;
+}
+
 }  // namespace
 
 int Startup() {
@@ -230,6 +240,7 @@ int Pipe(fd_t out[2]) {
 }
 
 long Send(fd_t fd, const void* buf, size_t len, int flags) {
+  if (UnknownFlags(flags)) return -1;
   int n = ::send(SOCKET(fd), static_cast<const char*>(buf), len > INT_MAX ? INT_MAX : int(len), flags);
   if (n != SOCKET_ERROR) return n;
   // send() on a datagram socket with no peer: POSIX says EDESTADDRREQ.
@@ -243,16 +254,19 @@ long Send(fd_t fd, const void* buf, size_t len, int flags) {
   return Fail();
 }
 long SendTo(fd_t fd, const void* buf, size_t len, const sockaddr* addr, socklen_t alen, int flags) {
+  if (UnknownFlags(flags)) return -1;
   int n = ::sendto(SOCKET(fd), static_cast<const char*>(buf), len > INT_MAX ? INT_MAX : int(len), flags, addr, alen);
   return n == SOCKET_ERROR ? Fail() : n;
 }
 // A datagram longer than the buffer: Winsock fills the buffer, drops the rest
 // and fails with WSAEMSGSIZE; POSIX returns the truncated length. Do as POSIX.
+// A read after shutdown(SHUT_RD): Winsock fails WSAESHUTDOWN; POSIX reads EOF. Do as POSIX.
 static long Received(int n, int cap) {
   if (n != SOCKET_ERROR) return n;
-  if (WSAGetLastError() == WSAEMSGSIZE) {
+  int wsa = WSAGetLastError();
+  if (wsa == WSAEMSGSIZE || wsa == WSAESHUTDOWN) {
     WSASetLastError(0);
-    return cap;
+    return wsa == WSAEMSGSIZE ? cap : 0;
   }
   return Fail();
 }
@@ -269,10 +283,12 @@ static int ReadCap(fd_t fd, size_t len) {
   return want > size_t(INT_MAX) ? INT_MAX : int(want);
 }
 long Recv(fd_t fd, void* buf, size_t len, int flags) {
+  if (UnknownFlags(flags)) return -1;
   int cap = ReadCap(fd, len);
   return Received(::recv(SOCKET(fd), static_cast<char*>(buf), cap, flags), cap);
 }
 long RecvFrom(fd_t fd, void* buf, size_t len, sockaddr* addr, socklen_t* alen, int flags) {
+  if (UnknownFlags(flags)) return -1;
   int cap = ReadCap(fd, len);
   return Received(::recvfrom(SOCKET(fd), static_cast<char*>(buf), cap, flags, addr, alen), cap);
 }
