@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPython, startSite, type SiteServer } from './fixtures/crawl-servers';
+import { runCrawl as run } from './fixtures/demo-proc';
 import { describeUnless, HAS_PYTHON3, itPosixSignals, itUnless, WHY_NO_PYTHON3 } from './fixtures/platform';
 
 const BIN = path.resolve(__dirname, '../bin/iomux.js');
@@ -27,21 +28,6 @@ function tmpDir(): string {
   const d = fs.mkdtempSync(path.join(os.tmpdir(), 'iomux-crawlcli-'));
   tmpDirs.push(d);
   return d;
-}
-
-function run(args: string[], cwd?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, 'crawl', ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const killer = setTimeout(() => child.kill('SIGKILL'), 25_000);
-    child.on('exit', (code) => {
-      clearTimeout(killer);
-      resolve({ code, stdout, stderr });
-    });
-  });
 }
 
 interface Line {

@@ -3,16 +3,15 @@
 // styles with --ca, wrong-host and expired certificates, http->https
 // redirects, https links from an http start page. nginx is required: where it
 // is missing these tests fail, they do not skip.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Crawl, DEFAULTS, type CrawlOptions, type PageRecord, type Style } from '../src/crawler/crawl';
 import { makeCerts, makeSite, startNginx, type Certs, type NginxServer } from './fixtures/nginx';
+import { runCrawl as run } from './fixtures/demo-proc';
 import { describeUnless, HAS_NGINX, WHY_NO_NGINX } from './fixtures/platform';
 
-const BIN = path.resolve(__dirname, '../bin/iomux.js');
 const STYLES: Style[] = ['callbacks', 'async'];
 
 let certs: Certs;
@@ -54,21 +53,6 @@ async function crawlWith(urls: string[], opts: Partial<CrawlOptions> = {}) {
   const c = new Crawl({ ...DEFAULTS, outDir: null, connectTimeoutMs: 5000, timeoutMs: 10000, keepBodies: true, ...opts, urls, onPage: (r) => pages.push(r) });
   const summary = await c.run();
   return { pages, byUrl: new Map(pages.map((p) => [p.url, p])), summary };
-}
-
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, 'crawl', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const killer = setTimeout(() => child.kill('SIGKILL'), 25_000);
-    child.on('exit', (code) => {
-      clearTimeout(killer);
-      resolve({ code, stdout, stderr });
-    });
-  });
 }
 
 const good = () => `https://127.0.0.1:${ng.ports.good}`;
