@@ -41,3 +41,12 @@ export type { IomuxError, IomuxErrorCode } from './errors';
 export type { FileLike, HasFileno } from './filelike';
 export { EventLoop } from './eventloop';
 export type { TimerHandle, WaitOptions } from './eventloop';
+
+// CommonJS importers (TypeScript compiled to CommonJS among them) read every
+// export through this module's exports object, and TypeScript's re-exports make
+// it ~100 accessor properties, which V8 keeps as a dictionary: a read of
+// EVENT_READ costs ~15 ns there against ~1 ns from a plain object (2.8% of the
+// echo server's CPU). No export is reassigned after load, so a plain copy loses
+// no live binding; ESM importers get the same names (Node reads them from this
+// object after it ran).
+module.exports = Object.defineProperty({ ...exports }, '__esModule', { value: true });
