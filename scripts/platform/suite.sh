@@ -45,12 +45,42 @@ case "$platform" in linux-*) export IOMUX_TEST_EMULATOR=qemu-user ;; win32-*) ex
 # summary lists every test that passed only on its second run.
 retry="${IOMUX_TEST_RETRY:-1}"
 
-# run_package DIR RESULTS FILES...: vitest in DIR, results as JSON.
+# run_package DIR RESULTS FILES...: vitest in DIR, results as JSON, its output
+# also kept in RESULTS.log; then judged (judge_run).
 run_package() {
   local dir="$1" results="$2"; shift 2
+  # Called as `run_package ... || rc=1`, so a failing pipeline does not end the script.
   run_node "$platform" "$node_bin" "$dir" "$(host_path "$platform" "$stage/node_modules/vitest/vitest.mjs")" run \
     --testTimeout=$limit --hookTimeout=$limit --retry=$retry \
-    --reporter=default --reporter=json --outputFile.json="$(host_path "$platform" "$results")" "$@"
+    --reporter=default --reporter=json --outputFile.json="$(host_path "$platform" "$results")" "$@" 2>&1 \
+    | tee "$results.log"
+  local status=${PIPESTATUS[0]}
+  [ "$status" -eq 0 ] || judge_run "$results" "$results.log"
+}
+
+# vitest 3 exits 1 when its worker's RPC to the runner times out ("[vitest-worker]:
+# Timeout calling "onTaskUpdate"": a fixed 60 s, no option sets it), even when
+# every test passed. Under emulation that happens when the runner process is
+# starved (two emulated suites share 2 cores). Such a run counts as passed only
+# if the JSON has no failed test or file and every unhandled error vitest printed
+# is that timeout; it says so. Any other unhandled error still fails the run.
+judge_run() {
+  node -e '
+    const fs = require("fs");
+    const [results, log] = process.argv.slice(1);
+    if (!fs.existsSync(results) || !fs.existsSync(log)) process.exit(1);
+    const r = JSON.parse(fs.readFileSync(results, "utf8"));
+    const text = fs.readFileSync(log, "utf8").replace(/\x1b\[[0-9;]*m/g, "");
+    const caught = Number((text.match(/Vitest caught (\d+) unhandled error/) || [])[1] || 0);
+    const rpc = (text.match(/^Error: \[vitest-worker\]: Timeout calling "\w+"/gm) || []).length;
+    const clean = r.numFailedTests === 0 && r.numFailedTestSuites === 0 && r.numTotalTests > 0;
+    if (clean && caught > 0 && caught === rpc) {
+      console.log(`vitest exited 1 for ${rpc} worker RPC timeout(s) only (the runner was starved); no test failed: counted as passed`);
+      process.exit(0);
+    }
+    console.log(`vitest failed: ${r.numFailedTests} failed test(s), ${r.numFailedTestSuites} failed file(s), ${caught} unhandled error(s) of which ${rpc} worker RPC timeout(s)`);
+    process.exit(1);
+  ' "$1" "$2"
 }
 
 rc=0
