@@ -23,12 +23,10 @@ tmp=$(mktemp -d)
 pid=
 # node --perf-basic-prof leaves /tmp/perf-PID.map (JIT symbols for perf report).
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"; [ -z "$pid" ] || rm -f "/tmp/perf-$pid.map"' EXIT
-cc -O2 -o "$tmp/echo-load" "$here/echo-load.c"
-cc -O2 -o "$tmp/echo-server-c" "$here/echo-server-c.c"
-cc -O2 -o "$tmp/notify-writer" "$here/notify-writer.c"
-
 case "$what" in
   echo)
+    cc -O2 -o "$tmp/echo-load" "$here/echo-load.c"
+    cc -O2 -o "$tmp/echo-server-c" "$here/echo-server-c.c"
     mech=${3:-epoll}
     conns=${4:-100}
     idle=${5:-0}
@@ -62,6 +60,7 @@ case "$what" in
       for (k in n) printf "%-34s %10d  %.3f per recv\n", k, n[k], (r > 0 ? n[k] / r : 0) }' "$tmp/stat.csv" | sort
     ;;
   notify)
+    cc -O2 -o "$tmp/notify-writer" "$here/notify-writer.c"
     peers="$HOME/.cache/iomux-bench/notify"
     (cd "$tmp" && exec node --perf-basic-prof "$here/notify.mjs" --worker "$who" idle 9000 1500 "$tmp/notify-writer" "$peers" >"$tmp/worker.json") &
     pid=$!
