@@ -26,6 +26,9 @@ describe('child_process', () => {
     const [r, w] = pipe();
     cleanups.push(() => close(r));
     const child = spawn('sh', ['-c', 'printf one; sleep 0.05; printf two'], { stdio: ['ignore', w, 'inherit'] });
+    // Listen now: the child's exit and the pipe's EOF come in the same loop turn, in
+    // either order, and an 'exit' emitted before a late once() is never seen.
+    const exited = new Promise((res) => child.once('exit', res));
     // The child has its own copy now; the parent's write end must go, or EOF never comes.
     close(w);
     setBlocking(r, false);
@@ -42,7 +45,7 @@ describe('child_process', () => {
       out += buf.toString('utf8', 0, n);
     }
     expect(out).toBe('onetwo');
-    await new Promise((res) => child.once('exit', res));
+    await exited;
   });
 
   itProcFs('fds iomux makes are close-on-exec: a child does not inherit a socket it was not given', async () => {
