@@ -76,6 +76,14 @@ function watchers(peerDirs) {
     };
   };
   const peer = (name) => createRequire(path.join(peerDirs, 'package.json'))(name);
+  const socketwatcher = (fd, onReadable) => {
+    const { SocketWatcher } = peer('socketwatcher');
+    const w = new SocketWatcher();
+    w.callback = onReadable;
+    w.set(fd, true, false);
+    w.start();
+    return () => w.stop();
+  };
   return {
     'iomux-epoll': selector(io.EpollSelector),
     'iomux-io_uring': selector(io.UringSelector),
@@ -90,26 +98,15 @@ function watchers(peerDirs) {
       ep.add(fd, Epoll.EPOLLIN);
       return () => ep.close();
     },
-    socketwatcher: (fd, onReadable) => {
-      const { SocketWatcher } = peer('socketwatcher');
-      const w = new SocketWatcher();
-      w.callback = onReadable;
-      w.set(fd, true, false);
-      w.start();
-      return () => w.stop();
-    },
+    socketwatcher,
     'control-nested': (fd, onReadable) => {
-      const { SocketWatcher } = peer('socketwatcher');
       const ep = new io.Epoll();
       ep.register(fd, io.EPOLLIN);
-      const w = new SocketWatcher();
-      w.callback = () => {
+      const stop = socketwatcher(ep.fileno(), () => {
         if (ep.poll(0).length > 0) onReadable();
-      };
-      w.set(ep.fileno(), true, false);
-      w.start();
+      });
       return () => {
-        w.stop();
+        stop();
         ep.close();
       };
     },
