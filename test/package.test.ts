@@ -77,3 +77,16 @@ describe.skipIf(!npmRuns)(npmRuns ? 'packed tarball' : 'packed tarball (npm cann
     expect(pkg.bin).toBeUndefined();
   });
 });
+
+// npm 11 blocks dependencies' install scripts unless package.json's allowScripts
+// names them, and warns about each one it skipped: a fresh install must print
+// no such warning. Older npms have no `install-scripts` command (their version
+// is in the title).
+const npmVersion = npmRuns ? execFileSync('npm', ['--version'], { encoding: 'utf8' }).trim() : '';
+const npmHasAllowScripts = npmRuns && spawnSync('npm', ['install-scripts', 'ls'], { cwd: root }).status === 0;
+describe.skipIf(!npmHasAllowScripts)(npmHasAllowScripts ? 'install scripts' : `install scripts (npm ${npmVersion || 'not runnable here'} has no install-scripts command)`, () => {
+  it('every installed package with an install script is approved or denied in allowScripts', () => {
+    const out = execFileSync('npm', ['install-scripts', 'ls'], { cwd: root, encoding: 'utf8' });
+    expect(out.trim()).toBe('No packages with unreviewed install scripts.');
+  });
+});

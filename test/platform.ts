@@ -35,11 +35,20 @@ export const itProcFs = itUnless(!LINUX, 'reads /proc/self: Linux-only');
 export const itPosixProcess = itUnless(WINDOWS, 'sh and POSIX signals: not on Windows');
 
 /**
- * Tests whose peer is a python3 process. Linux always runs them (a missing
- * python3 fails there); on Windows python3 is often not on PATH (never under wine).
+ * On Linux, CI (.ci/run) installs every peer program and sets IOMUX_TEST_PEERS=required:
+ * there a missing peer fails its tests. Elsewhere (a fresh clone) it is skipped
+ * with the Debian package to install in the title.
  */
-export const HAS_PYTHON3 = !WINDOWS || spawnSync('python3', ['-c', ''], { timeout: 30000 }).status === 0;
-export const itPython3 = itUnless(!HAS_PYTHON3, 'python3 peer: python3 is not on PATH here');
+export const PEERS_REQUIRED = LINUX && process.env.IOMUX_TEST_PEERS === 'required';
+const starts = (program: string, args: string[]) => PEERS_REQUIRED || spawnSync(program, args, { stdio: 'ignore', timeout: 30000 }).status === 0;
+
+/** Tests whose peer is a python3 process; on Windows python3 is often not on PATH (never under wine). */
+export const HAS_PYTHON3 = starts('python3', ['-c', '']);
+export const itPython3 = itUnless(!HAS_PYTHON3, `python3 peer: python3 is not on PATH here${WINDOWS ? '' : ' (Debian: apt-get install python3)'}`);
+/** Tests that read a listener's backlog with ss (Debian's iproute2), beside python3. */
+export const HAS_SS = !WINDOWS && starts('ss', ['-V']);
+export const itPython3AndSs = itUnless(!HAS_PYTHON3 || !HAS_SS,
+  !HAS_PYTHON3 ? 'python3 peer: python3 is not on PATH here' : `ss peer: not installed here${WINDOWS ? '' : ' (Debian: apt-get install iproute2)'}`);
 /** AF_UNIX stream sockets exist: always on POSIX, on Windows 10 and later, not under wine. */
 export const HAS_AF_UNIX = !WINDOWS || (() => {
   try {

@@ -13,7 +13,7 @@ import {
   SO_RCVBUF, SO_REUSEPORT, SO_SNDBUF, Socket, createConnection, createServer, hasDualstackIpv6, socketpair,
 } from '../src/ts/index';
 import { catchError, expectSystemError, tempDir } from './socket-helpers';
-import { WINDOWS, itPosixProcess, itPython3, itUnixSockets } from './platform';
+import { WINDOWS, itPosixProcess, itPython3AndSs, itUnixSockets } from './platform';
 
 const opened: Socket[] = [];
 afterEach(() => {
@@ -135,7 +135,7 @@ describe('IPv6 scope ids', () => {
 });
 
 describe('listen backlog (GeneralModuleTests.test_listen_backlog)', () => {
-  itPython3('negative is 0, default min(SOMAXCONN, 128): python3 agrees on what the kernel reports', () => {
+  itPython3AndSs('negative is 0, default min(SOMAXCONN, 128): python3 agrees on what the kernel reports', () => {
     // ss shows a listener's backlog as Send-Q; read it back through /proc-free means: python's own listen(-1) works too.
     const s = track(new Socket());
     s.bind(['127.0.0.1', 0]);

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Crawl, DEFAULTS, type CrawlOptions, type PageRecord, type Style } from '../src/crawler/crawl';
 import { makeCerts, makeSite, startNginx, type Certs, type NginxServer } from './fixtures/nginx';
 import { runCrawl as run } from './fixtures/demo-proc';
-import { describeUnless, HAS_NGINX, WHY_NO_NGINX } from './fixtures/platform';
+import { describeUnless, HAS_NGINX_TLS, WHY_NO_NGINX_TLS } from './fixtures/platform';
 
 const STYLES: Style[] = ['callbacks', 'async'];
 
@@ -20,7 +20,7 @@ let ng: NginxServer;
 const tmpDirs: string[] = [];
 
 beforeAll(async () => {
-  if (!HAS_NGINX) return;
+  if (!HAS_NGINX_TLS) return;
   certs = makeCerts();
   site = makeSite(60);
   // A page on plain http linking to the https listener, for "https links on the start hosts".
@@ -57,7 +57,7 @@ async function crawlWith(urls: string[], opts: Partial<CrawlOptions> = {}) {
 
 const good = () => `https://127.0.0.1:${ng.ports.good}`;
 
-describeUnless(!HAS_NGINX, WHY_NO_NGINX).each(STYLES)('https against nginx, --style %s', (style) => {
+describeUnless(!HAS_NGINX_TLS, WHY_NO_NGINX_TLS).each(STYLES)('https against nginx, --style %s', (style) => {
   it('crawls the generated site with --ca: every file once, bodies identical, connections reused', async () => {
     const before = ng.requests().length;
     const { pages, summary } = await crawlWith([`${good()}/`], { style, caFiles: [certs.ca], concurrency: 8 });
@@ -109,7 +109,7 @@ describeUnless(!HAS_NGINX, WHY_NO_NGINX).each(STYLES)('https against nginx, --st
   });
 });
 
-describeUnless(!HAS_NGINX, WHY_NO_NGINX)('iomux crawl https (CLI) against nginx', () => {
+describeUnless(!HAS_NGINX_TLS, WHY_NO_NGINX_TLS)('iomux crawl https (CLI) against nginx', () => {
   it('crawls with --ca in both styles and says so once on stderr with --insecure', async () => {
     for (const style of STYLES) {
       const out = tmpDir();

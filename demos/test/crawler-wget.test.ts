@@ -2,18 +2,21 @@
 // crawled by wget and by iomux with the same limits: every URL wget fetches,
 // iomux fetches too, bodies byte-identical to the files. Bounded to one level
 // of links (wget --level=1, iomux --max-depth 1) to keep the suite quick; the
-// whole tree is compared by scripts/bench/crawl-real.mjs. python3-doc, wget
-// and nginx are required on Linux: missing, these tests fail, they do not skip.
+// whole tree is compared by scripts/bench/crawl-real.mjs. Without python3-doc,
+// wget or nginx the test is skipped with the Debian package in its title
+// (.ci/run installs them and sets IOMUX_TEST_PEERS=required: missing, it fails).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNginx, type NginxServer } from './fixtures/nginx';
+import { describeUnless, HAS_NGINX, HAS_PYTHON3_DOC, HAS_WGET, PYTHON3_DOC, WHY_NO_NGINX, WHY_NO_PYTHON3_DOC, WHY_NO_WGET } from './fixtures/platform';
 
 const BIN = path.resolve(__dirname, '../bin/iomux.js');
-const DOC = '/usr/share/doc/python3-doc/html';
-const WINDOWS = process.platform === 'win32';
+const DOC = PYTHON3_DOC;
+// The first missing peer names itself (and its Debian package) in the title.
+const WHY_SKIP = [!HAS_PYTHON3_DOC && WHY_NO_PYTHON3_DOC, !HAS_NGINX && WHY_NO_NGINX, !HAS_WGET && WHY_NO_WGET].filter(Boolean).join('; ');
 
 let root: string;
 let ng: NginxServer;
@@ -42,7 +45,7 @@ function run(cmd: string, args: string[]): Promise<{ code: number | null; stdout
 }
 
 beforeAll(async () => {
-  if (WINDOWS) return;
+  if (WHY_SKIP) return;
   if (!fs.existsSync(DOC)) throw new Error(`${DOC} is missing: apt-get install python3-doc`);
   root = fs.realpathSync(DOC);
   ng = await startNginx([{ name: 'doc', root }]);
@@ -62,7 +65,7 @@ const fetchedBy = (ua: RegExp) =>
       .map((r) => r.uri),
   );
 
-describe.skipIf(WINDOWS)('python3-doc via nginx: iomux fetches at least what wget --recursive --page-requisites fetches (no nginx/wget on Windows)', () => {
+describeUnless(WHY_SKIP !== '', WHY_SKIP)('python3-doc via nginx: iomux fetches at least what wget --recursive --page-requisites fetches', () => {
   it('same limits, a superset of URLs, identical bodies, in both styles', async () => {
     const start = `${ng.base}/index.html`;
     const w = await run('wget', ['--recursive', '--level=1', '--page-requisites', '--no-parent', '--quiet', '-P', tmpDir(), start]);
