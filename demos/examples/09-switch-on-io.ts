@@ -6,7 +6,7 @@
 // may block is a generator called with `yield*`, and the hub drives them on a
 // selector. With --blocking the very same code runs one task at a time, each
 // wait a real blocking select() on its one socket: the switch is all the hub.
-// The five styles compared (lines, pages/s, CPU per page): README.md here.
+// The five styles compared (lines, pages/s, CPU per page, a real run): README.md here.
 //
 //   node dist/examples/09-switch-on-io.js [URL] [--port P] [--pages N] [--quiet] [--blocking]
 import { DefaultSelector, EVENT_READ, EVENT_WRITE, select, Socket } from 'iomux';
