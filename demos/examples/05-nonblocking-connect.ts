@@ -1,8 +1,9 @@
-// Step 5: a client with non-blocking sockets and select(), no selector class.
-// New since step 1: connect() returns at once (false: EINPROGRESS), recv()
-// returns null instead of waiting (Python's BlockingIOError), and one
-// select() over three sockets says which are connected (writable) and which
-// have data (readable). The three local servers answer after 300, 0 and 150 ms.
+// Step 5 adds to step 1: non-blocking sockets, one thread, three servers at once.
+// connect() returns false (EINPROGRESS), recv() null (Python's BlockingIOError),
+// and one select() says which socket is connected (writable) and which has data.
+//
+// The three local servers answer after 300, 0 and 150 ms, so the answers come
+// back in another order than the requests went out.
 //
 //   node dist/examples/05-nonblocking-connect.js [--host HOST] [--port P]
 //   starts three servers on P, P+1, P+2 (any free ports by default), connects to HOST (127.0.0.1)

@@ -1,8 +1,8 @@
-// Step 6: many pages at once on one thread, with a selector and callbacks.
-// New since step 5: a Fetcher per URL whose callbacks register the next
-// step (connected -> readResponse), new URLs found in a page start new
-// Fetchers, and the loop stops when no URL is left to do. It works, but the
-// logic of one fetch is scattered over callbacks and fields ("callback hell").
+// Step 6 adds to step 5: a selector, and a crawler fetching many pages at once.
+// Each URL has a Fetcher whose callbacks register the next step (connected ->
+// readResponse); the loop runs until no URL is left to do.
+//
+// It works, but one fetch is scattered over callbacks and fields: callback hell.
 //
 //   node dist/examples/06-crawler-callbacks.js [URL] [--port P] [--pages N] [--quiet]
 //   with no URL it starts the local site (support/site.ts) and crawls all of it

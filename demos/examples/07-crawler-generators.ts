@@ -1,8 +1,6 @@
-// Step 7: the same crawler as step 6, written top to bottom again with
-// generator-based coroutines. New: a Future (a result that is not there yet,
-// with callbacks to run when it is) and a Task that drives a generator: the
-// generator `yield`s a Future, the Task resumes it when the Future resolves.
-// That is what `await` is made of; there is no async/await in this file.
+// Step 7 adds to step 6: the same crawler as generator coroutines, top to bottom.
+// A Future (a result to come) and a Task (resumes the generator that yielded the
+// Future when it resolves): what `await` is made of. No async/await in this file.
 //
 //   node dist/examples/07-crawler-generators.js [URL] [--port P] [--pages N] [--quiet]
 import { DefaultSelector, EVENT_READ, EVENT_WRITE, Socket } from 'iomux';

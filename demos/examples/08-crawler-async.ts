@@ -1,8 +1,6 @@
-// Step 8: the same crawler on iomux's EventLoop with async/await. The Future
-// and Task of step 7 are now the language's Promise and async function, and
-// the loop's sockConnect/sockSendAll/sockRecv do the "try the syscall, else
-// wait for readiness" of steps 6 and 7. The loop waits with selectAsync(), so
-// Node's own event loop (timers, signals) keeps running meanwhile.
+// Step 8 adds to step 7: the language's own Future and Task (Promise, async/await)
+// on iomux's EventLoop, whose sockConnect/sockSendAll/sockRecv try the syscall and
+// else wait for readiness; it waits with selectAsync(), so Node's loop runs too.
 //
 //   node dist/examples/08-crawler-async.js [URL] [--port P] [--pages N] [--quiet]
 import { EventLoop, Socket } from 'iomux';

@@ -1,12 +1,13 @@
-// Step 9: "switch on I/O", the idea of greenlet and gevent: code written as if
-// every call blocked, and a hub that switches to another task whenever a socket
-// would block. Python's greenlets switch whole stacks, so gevent can patch the
-// plain socket.recv(). JavaScript has no stack switching: a function can only
-// be suspended at a `yield` (or `await`) of its own, so here every call that
-// may block is a generator called with `yield*`, and the hub drives them on a
-// selector. With --blocking the very same code runs one task at a time, each
-// wait a real blocking select() on its one socket: the switch is all the hub.
-// The five styles compared (lines, pages/s, CPU per page, a real run): README.md here.
+// Step 9 adds to step 8: "switch on I/O" (greenlet, gevent): code that reads as if
+// it blocked, and a hub that switches task whenever a socket would block. In JS
+// there is no stack switching, so the blocking calls are generators (`yield*`).
+//
+// Python's greenlets switch whole stacks, so gevent can patch the plain
+// socket.recv(); a JavaScript function can only be suspended at a `yield` (or
+// `await`) of its own. With --blocking the very same code runs one task at a
+// time, each wait a real blocking select() on its one socket: the switch is all
+// the hub. The five styles compared (lines, pages/s, CPU per page, a real run):
+// README.md here.
 //
 //   node dist/examples/09-switch-on-io.js [URL] [--port P] [--pages N] [--quiet] [--blocking]
 import { DefaultSelector, EVENT_READ, EVENT_WRITE, select, Socket } from 'iomux';
