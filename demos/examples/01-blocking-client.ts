@@ -57,8 +57,14 @@ function httpGet(host: string, port: number, path: string): void {
 }
 
 const args = process.argv.slice(2);
-if (args[0] === '--http') {
-  httpGet(args[1] ?? '127.0.0.1', Number(args[2] ?? 8080), args[3] ?? '/');
-} else {
-  echoOnce(args[0] ?? '127.0.0.1', Number(args[1] ?? 8801), args[2] ?? 'hello, iomux');
+try {
+  if (args[0] === '--http') {
+    httpGet(args[1] ?? '127.0.0.1', Number(args[2] ?? 8080), args[3] ?? '/');
+  } else {
+    echoOnce(args[0] ?? '127.0.0.1', Number(args[1] ?? 8801), args[2] ?? 'hello, iomux');
+  }
+} catch (err) {
+  // ECONNREFUSED, ENOTFOUND for a host that does not resolve, ...: one line, exit 1
+  console.error(`error: ${(err as Error).message}`);
+  process.exit(1);
 }

@@ -12,7 +12,12 @@ import { select, Socket, SO_REUSEADDR, SOL_SOCKET } from 'iomux';
 const port = Number(process.argv[2] ?? 8801);
 const listener = new Socket();
 listener.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1);
-listener.bind(['127.0.0.1', port]);
+try {
+  listener.bind(['127.0.0.1', port]); // a port that is taken: EADDRINUSE, one line and exit 1
+} catch (err) {
+  console.error(`error: ${(err as Error).message}`);
+  process.exit(1);
+}
 listener.listen();
 listener.setBlocking(false);
 console.log(`listening on 127.0.0.1:${(listener.getsockname() as [string, number])[1]}`);

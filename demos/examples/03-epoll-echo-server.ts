@@ -9,7 +9,12 @@ import { Epoll, EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, Socket, SO_REUSEADDR, SOL
 const port = Number(process.argv[2] ?? 8801);
 const listener = new Socket();
 listener.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1);
-listener.bind(['127.0.0.1', port]);
+try {
+  listener.bind(['127.0.0.1', port]); // a port that is taken: EADDRINUSE, one line and exit 1
+} catch (err) {
+  console.error(`error: ${(err as Error).message}`);
+  process.exit(1);
+}
 listener.listen();
 listener.setBlocking(false);
 console.log(`listening on 127.0.0.1:${(listener.getsockname() as [string, number])[1]}`);

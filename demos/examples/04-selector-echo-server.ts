@@ -57,7 +57,12 @@ function close(conn: Socket): void {
 const port = Number(process.argv[2] ?? 8801);
 const listener = new Socket();
 listener.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1);
-listener.bind(['127.0.0.1', port]);
+try {
+  listener.bind(['127.0.0.1', port]); // a port that is taken: EADDRINUSE, one line and exit 1
+} catch (err) {
+  console.error(`error: ${(err as Error).message}`);
+  process.exit(1);
+}
 listener.listen();
 listener.setBlocking(false);
 sel.register(listener, EVENT_READ, accept);

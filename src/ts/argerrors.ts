@@ -2,10 +2,14 @@
 // names (TypeError for a wrong type, RangeError for a value out of range).
 // The addon makes its own the same way (src/native/errors.cc).
 
+/** What a wrong argument type throws, before any syscall: a `TypeError` with a Node-style `code`. */
 export interface ArgTypeError extends TypeError {
+  /** `ERR_INVALID_ARG_TYPE` (a wrong type), or `ERR_INVALID_ARG_VALUE`. */
   code: 'ERR_INVALID_ARG_TYPE' | 'ERR_INVALID_ARG_VALUE';
 }
+/** What a value out of its range throws, before any syscall: a `RangeError` with a Node-style `code`. */
 export interface ArgRangeError extends RangeError {
+  /** `ERR_OUT_OF_RANGE` (a number out of its range), or `ERR_INVALID_ARG_VALUE` (not one of the accepted values). */
   code: 'ERR_OUT_OF_RANGE' | 'ERR_INVALID_ARG_VALUE';
 }
 

@@ -3,6 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+/** A timeout in milliseconds: `undefined`, `null` or `Infinity` wait forever, `<= 0` only looks; fractions round up. */
 export type Timeout = number | null | undefined;
 
 /** Native interest set shared by the selectors and Poll/Epoll. */

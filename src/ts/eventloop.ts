@@ -22,10 +22,13 @@ const WAKE = Symbol('wake');
 
 /** Cancellation for the loop's socket waits and sleeps (an extension of the contract). */
 export interface WaitOptions {
+  /** Aborting it withdraws the wait: the promise rejects with an `AbortError` whose `cause` is the abort reason. */
   signal?: AbortSignal;
 }
 
+/** What `callLater()` returns. */
 export interface TimerHandle {
+  /** The callback will not run; idempotent, and harmless after it ran. */
   cancel(): void;
 }
 
@@ -111,6 +114,7 @@ function before(x: Timer, y: Timer): boolean {
   return x.when < y.when || (x.when === y.when && x.seq < y.seq);
 }
 
+/** Coroutines on a selector, after asyncio: `sockConnect`, `sockAccept`, `sockRecv`, `sockSendAll` try the system call first and wait on the selector only when it would block; `callSoon`, `callLater`, `sleep`; `run(main)`. It waits with `selectAsync()`, so Node's own event loop keeps running. */
 export class EventLoop {
   readonly #sel: BaseSelector<FdWaiters>;
   #ready: Array<() => void> = [];
@@ -130,10 +134,12 @@ export class EventLoop {
     this.#sel = (opts?.selector as BaseSelector<FdWaiters> | undefined) ?? new DefaultSelector<FdWaiters>();
   }
 
+  /** Whether `close()` was called. */
   get closed(): boolean {
     return this.#closed;
   }
 
+  /** Whether a `run()` is in progress. */
   get running(): boolean {
     return this.#running;
   }
@@ -207,6 +213,7 @@ export class EventLoop {
     return t;
   }
 
+  /** Resolves after `ms` milliseconds (never early). */
   sleep(ms: number, opts?: WaitOptions): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.#checkOpen();
@@ -330,6 +337,7 @@ export class EventLoop {
     this.#wake();
   }
 
+  /** `close()`, for `using`. */
   [Symbol.dispose](): void {
     this.close();
   }

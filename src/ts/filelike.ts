@@ -1,8 +1,11 @@
 // FileLike: a non-negative integer fd, or an object with fileno().
 import { invalidArgType, outOfRange } from './argerrors';
+/** An object that stands for an fd, as in Python: `Socket`, or any of yours. */
 export interface HasFileno {
+  /** The fd it stands for. */
   fileno(): number;
 }
+/** What iomux waits on: a non-negative integer fd, or an object with `fileno()`. */
 export type FileLike = number | HasFileno;
 
 /** The fd behind a FileLike: TypeError for a wrong type, RangeError for a negative fd. */

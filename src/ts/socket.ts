@@ -8,72 +8,133 @@ import { systemError, systemErrorAt, type SystemErrorCode } from './errors';
 import { toFd, type FileLike } from './filelike';
 
 const c = native.socketConstants;
+/** Address family: IPv4. */
 export const AF_INET = c.AF_INET;
+/** Address family: IPv6. */
 export const AF_INET6 = c.AF_INET6;
+/** Address family: Unix domain sockets (a path as address). */
 export const AF_UNIX = c.AF_UNIX;
+/** Socket type: a byte stream (TCP). */
 export const SOCK_STREAM = c.SOCK_STREAM;
+/** Socket type: datagrams (UDP). */
 export const SOCK_DGRAM = c.SOCK_DGRAM;
+/** Option level of the socket itself (`SO_*` options). */
 export const SOL_SOCKET = c.SOL_SOCKET;
+/** Option: bind a port that connections in TIME_WAIT still use. */
 export const SO_REUSEADDR = c.SO_REUSEADDR;
 /** -1 where the platform has no SO_REUSEPORT. */
 export const SO_REUSEPORT = c.SO_REUSEPORT;
+/** Option, read-only: the socket's pending error (0 if none); reading it clears it. */
 export const SO_ERROR = c.SO_ERROR;
+/** Option: send TCP keep-alive probes. */
 export const SO_KEEPALIVE = c.SO_KEEPALIVE;
+/** Option: the receive buffer size in bytes. */
 export const SO_RCVBUF = c.SO_RCVBUF;
+/** Option: the send buffer size in bytes. */
 export const SO_SNDBUF = c.SO_SNDBUF;
+/** Option, read-only: the socket type. */
 export const SO_TYPE = c.SO_TYPE;
 /** setsockopt value: linger seconds, or negative for off (getsockopt answers the same way). */
 export const SO_LINGER = c.SO_LINGER;
+/** Option level and protocol: TCP (`TCP_*` options). */
 export const IPPROTO_TCP = c.IPPROTO_TCP;
+/** Option: send small segments at once (turn Nagle's algorithm off). */
 export const TCP_NODELAY = c.TCP_NODELAY;
+/** Option level and protocol: IPv6 (`IPV6_*` options). */
 export const IPPROTO_IPV6 = c.IPPROTO_IPV6;
+/** Option: an AF_INET6 socket that takes IPv6 only (no IPv4-mapped addresses). */
 export const IPV6_V6ONLY = c.IPV6_V6ONLY;
+/** `shutdown()`: no more receiving. */
 export const SHUT_RD = c.SHUT_RD;
+/** `shutdown()`: no more sending (the peer reads EOF). */
 export const SHUT_WR = c.SHUT_WR;
+/** `shutdown()`: neither. */
 export const SHUT_RDWR = c.SHUT_RDWR;
 
 // Part 2 (-1 where the platform has no such constant).
+/** Address family: any (for `getaddrinfo`). */
 export const AF_UNSPEC = c.AF_UNSPEC;
+/** `getaddrinfo` flag: addresses to bind (a null host is the wildcard) (-1 where the platform has none). */
 export const AI_PASSIVE = c.AI_PASSIVE;
+/** `getaddrinfo` flag: fill `canonname` of the first entry (-1 where the platform has none). */
 export const AI_CANONNAME = c.AI_CANONNAME;
+/** `getaddrinfo` flag: the host is a numeric address, never looked up (-1 where the platform has none). */
 export const AI_NUMERICHOST = c.AI_NUMERICHOST;
+/** `getaddrinfo` flag: the port is numeric, not a service name (-1 where the platform has none). */
 export const AI_NUMERICSERV = c.AI_NUMERICSERV;
+/** `getaddrinfo` flag: only the families the machine has an address of (-1 where the platform has none). */
 export const AI_ADDRCONFIG = c.AI_ADDRCONFIG;
+/** `getnameinfo` flag: the host as a numeric address (-1 where the platform has none). */
 export const NI_NUMERICHOST = c.NI_NUMERICHOST;
+/** `getnameinfo` flag: the port as a number (-1 where the platform has none). */
 export const NI_NUMERICSERV = c.NI_NUMERICSERV;
+/** `getnameinfo` flag: an error if the host has no name (-1 where the platform has none). */
 export const NI_NAMEREQD = c.NI_NAMEREQD;
+/** `getnameinfo` flag: the service of a datagram socket (-1 where the platform has none). */
 export const NI_DGRAM = c.NI_DGRAM;
+/** recv flag: look at the data without taking it (-1 where the platform has none). */
 export const MSG_PEEK = c.MSG_PEEK;
+/** send/recv flag: this call only, do not block (-1 where the platform has none). */
 export const MSG_DONTWAIT = c.MSG_DONTWAIT;
+/** recv flag: wait for the whole length (blocking sockets) (-1 where the platform has none). */
 export const MSG_WAITALL = c.MSG_WAITALL;
+/** send/recv flag: out-of-band data (-1 where the platform has none). */
 export const MSG_OOB = c.MSG_OOB;
+/** recvMsg flag in the result: the datagram was longer than the buffer (-1 where the platform has none). */
 export const MSG_TRUNC = c.MSG_TRUNC;
+/** recvMsg flag in the result: ancillary data was cut short (-1 where the platform has none). */
 export const MSG_CTRUNC = c.MSG_CTRUNC;
+/** send flag: no SIGPIPE (iomux never raises it anyway) (-1 where the platform has none). */
 export const MSG_NOSIGNAL = c.MSG_NOSIGNAL;
+/** recvMsg flag: received fds are close-on-exec (iomux sets it itself) (-1 where the platform has none). */
 export const MSG_CMSG_CLOEXEC = c.MSG_CMSG_CLOEXEC;
+/** Ancillary data type: fds passed over AF_UNIX (-1 where the platform has none). */
 export const SCM_RIGHTS = c.SCM_RIGHTS;
+/** Ancillary data type: the sender's credentials (Linux) (-1 where the platform has none). */
 export const SCM_CREDENTIALS = c.SCM_CREDENTIALS;
+/** Option, read-only: the AF_UNIX peer's pid, uid and gid (Linux) (-1 where the platform has none). */
 export const SO_PEERCRED = c.SO_PEERCRED;
+/** Option: receive `SCM_CREDENTIALS` (Linux) (-1 where the platform has none). */
 export const SO_PASSCRED = c.SO_PASSCRED;
+/** Option: allow sending datagrams to a broadcast address (-1 where the platform has none). */
 export const SO_BROADCAST = c.SO_BROADCAST;
+/** Option: the receive timeout (-1 where the platform has none). */
 export const SO_RCVTIMEO = c.SO_RCVTIMEO;
+/** Option: the send timeout (-1 where the platform has none). */
 export const SO_SNDTIMEO = c.SO_SNDTIMEO;
+/** The system's usual largest `listen()` backlog. */
 export const SOMAXCONN = c.SOMAXCONN;
+/** Socket type: reliable, ordered datagrams (AF_UNIX) (-1 where the platform has none). */
 export const SOCK_SEQPACKET = c.SOCK_SEQPACKET;
+/** Socket type: raw protocol access (-1 where the platform has none). */
 export const SOCK_RAW = c.SOCK_RAW;
+/** Option: idle seconds before the first keep-alive probe (-1 where the platform has none). */
 export const TCP_KEEPIDLE = c.TCP_KEEPIDLE;
+/** Option: seconds between keep-alive probes (-1 where the platform has none). */
 export const TCP_KEEPINTVL = c.TCP_KEEPINTVL;
+/** Option: probes before the connection is dropped (-1 where the platform has none). */
 export const TCP_KEEPCNT = c.TCP_KEEPCNT;
+/** Option level: IPv4 (`IP_*` options). */
 export const IPPROTO_IP = c.IPPROTO_IP;
+/** Protocol: UDP. */
 export const IPPROTO_UDP = c.IPPROTO_UDP;
+/** Option: the time-to-live of outgoing packets (-1 where the platform has none). */
 export const IP_TTL = c.IP_TTL;
+/** Option: the time-to-live of outgoing multicast (-1 where the platform has none). */
 export const IP_MULTICAST_TTL = c.IP_MULTICAST_TTL;
+/** Option: loop outgoing multicast back to this host (-1 where the platform has none). */
 export const IP_MULTICAST_LOOP = c.IP_MULTICAST_LOOP;
+/** Option: the interface for outgoing multicast (-1 where the platform has none). */
 export const IP_MULTICAST_IF = c.IP_MULTICAST_IF;
+/** Option: join an IPv4 multicast group (-1 where the platform has none). */
 export const IP_ADD_MEMBERSHIP = c.IP_ADD_MEMBERSHIP;
+/** Option: leave an IPv4 multicast group (-1 where the platform has none). */
 export const IP_DROP_MEMBERSHIP = c.IP_DROP_MEMBERSHIP;
+/** Option: join an IPv6 multicast group (-1 where the platform has none). */
 export const IPV6_JOIN_GROUP = c.IPV6_JOIN_GROUP;
+/** Option: leave an IPv6 multicast group (-1 where the platform has none). */
 export const IPV6_LEAVE_GROUP = c.IPV6_LEAVE_GROUP;
+/** Option: the hop limit of outgoing IPv6 multicast (-1 where the platform has none). */
 export const IPV6_MULTICAST_HOPS = c.IPV6_MULTICAST_HOPS;
 
 /** [host, port] for AF_INET/AF_INET6 (IPv6 with its scope: 'fe80::1%eth0'); a path string for AF_UNIX. */
@@ -93,13 +154,16 @@ let adopting: { fd: number; family: number; type: number } | undefined;
 const FAMILY_NAMES = new Map<number, string>([[AF_INET, 'AF_INET'], [AF_INET6, 'AF_INET6'], [AF_UNIX, 'AF_UNIX']]);
 const TYPE_NAMES = new Map<number, string>([[SOCK_STREAM, 'SOCK_STREAM'], [SOCK_DGRAM, 'SOCK_DGRAM'], [c.SOCK_SEQPACKET, 'SOCK_SEQPACKET'], [c.SOCK_RAW, 'SOCK_RAW']]);
 
+/** A socket on a raw fd, as Python's `socket.socket`: blocking by default, or non-blocking with `setBlocking(false)`, where would-block is `null` (`false` for `connect`), never an exception. Close-on-exec; `close()` is idempotent. */
 export class Socket {
   #fd: number;
   // Python's timeout: null blocking, 0 non-blocking, > 0 blocking calls give up after it (ETIMEDOUT).
   #timeout: number | null = null;
   // The address of the connect in progress, to name it in connectError()/ETIMEDOUT.
   #connecting: AddressInput | undefined;
+  /** `AF_INET`, `AF_INET6` or `AF_UNIX`. */
   readonly family: number;
+  /** `SOCK_STREAM` or `SOCK_DGRAM` (or another `SOCK_*`). */
   readonly type: number;
 
   constructor(family: number = AF_INET, type: number = SOCK_STREAM, proto = 0) {
@@ -124,6 +188,7 @@ export class Socket {
     return s;
   }
 
+  /** Whether the socket was closed (or detached). */
   get closed(): boolean {
     return this.#fd < 0;
   }
@@ -161,10 +226,12 @@ export class Socket {
     this.#timeout = t;
   }
 
+  /** Python's `gettimeout()`: `null` blocking, 0 non-blocking, or the milliseconds blocking calls wait before `ETIMEDOUT`. */
   getTimeout(): number | null {
     return this.#timeout;
   }
 
+  /** Binds to a local address: `[host, port]` (`''` is every address, port 0 any free one) or an AF_UNIX path. */
   bind(address: AddressInput): void {
     native.bind(this.#use('bind'), this.family, address);
   }
@@ -262,6 +329,7 @@ export class Socket {
     return r;
   }
 
+  /** Sends one datagram to `address`; the bytes sent, or `null` if it would block. */
   sendTo(data: Uint8Array, address: AddressInput): number | null {
     const fd = this.#use('sendto');
     const r = native.sendTo(fd, data, this.family, address);
@@ -269,6 +337,7 @@ export class Socket {
     return r;
   }
 
+  /** One datagram (up to `bufsize` bytes) and the sender's address, or `null` if it would block. */
   recvFrom(bufsize: number, flags?: number): [Buffer, Address] | null {
     const fd = this.#use('recvfrom');
     const r = flags === undefined ? native.recvFrom(fd, bufsize) : native.recvFrom(fd, bufsize, flags);
@@ -303,6 +372,7 @@ export class Socket {
     return r;
   }
 
+  /** Shuts down receiving (`SHUT_RD`), sending (`SHUT_WR`: the peer reads EOF) or both (`SHUT_RDWR`). */
   shutdown(how: number): void {
     native.shutdown(this.#use('shutdown'), how);
   }
@@ -344,14 +414,17 @@ export class Socket {
     return buflen === undefined ? native.getsockopt(fd, level, name) : native.getsockopt(fd, level, name, buflen);
   }
 
+  /** The local address. */
   getsockname(): Address {
     return native.getsockname(this.#use('getsockname')) as Address;
   }
 
+  /** The peer's address (`ENOTCONN` when not connected). */
   getpeername(): Address {
     return native.getpeername(this.#use('getpeername')) as Address;
   }
 
+  /** `close()`, for `using`. */
   [Symbol.dispose](): void {
     this.close();
   }
@@ -454,19 +527,29 @@ export function getBlocking(fd: FileLike): boolean {
   return native.getBlocking(toFd(fd));
 }
 
+/** One answer of `getaddrinfo`. */
 export interface AddrInfo {
+  /** The address family (`AF_INET` or `AF_INET6`). */
   family: number;
+  /** The socket type it is for. */
   type: number;
+  /** The protocol it is for. */
   proto: number;
   /** '' unless AI_CANONNAME was asked for (then on the first entry). */
   canonname: string;
+  /** The address, ready for `connect()` or `bind()`. */
   address: Address;
 }
 
+/** What `getaddrinfo` looks for (each 0 or absent: any). */
 export interface GetAddrInfoOptions {
+  /** Only this address family (`AF_INET`, `AF_INET6`; `AF_UNSPEC`: both). */
   family?: number;
+  /** Only this socket type (`SOCK_STREAM`, `SOCK_DGRAM`). */
   type?: number;
+  /** Only this protocol. */
   proto?: number;
+  /** `AI_*` flags, or-ed. */
   flags?: number;
 }
 
@@ -492,6 +575,7 @@ export function CMSG_SPACE(length: number): number {
   return native.cmsgSpace(length);
 }
 
+/** Options of `createConnection()`. */
 export interface CreateConnectionOptions {
   /** Each attempt's timeout; the socket keeps it. undefined/null: blocking. */
   timeoutMs?: number | null;
@@ -534,6 +618,7 @@ export function createConnection(address: [host: string, port: number], opts?: C
   throw last;
 }
 
+/** Options of `createServer()`. */
 export interface CreateServerOptions {
   /** AF_INET by default (AF_UNIX for a path, AF_INET6 with dualstackIpv6). */
   family?: number;

@@ -8,16 +8,23 @@ import { AbortError, iomuxError } from '../errors';
 import { toFd, type FileLike } from '../filelike';
 import { ResultsBuffer } from '../interest';
 
+/** Interest in, and readiness for, reading (or accepting, or EOF): a bit of `events` and of a ready mask. */
 export const EVENT_READ = 1;
+/** Interest in, and readiness for, writing (or a finished non-blocking connect): a bit of `events` and of a ready mask. */
 export const EVENT_WRITE = 2;
 
+/** The mechanism a selector waits with: `selector.backend`, and the names `IOMUX_BACKEND` takes. */
 export type Backend = 'select' | 'poll' | 'epoll' | 'kqueue' | 'io_uring';
 
 /** A registration: `fileobj` is what was registered (typed F), `data` undefined when none was given. */
 export interface SelectorKey<T = unknown, F extends FileLike = FileLike> {
+  /** What was registered, as it was given (an fd or an object with `fileno()`). */
   readonly fileobj: F;
+  /** The fd number `fileobj` had when it was registered. */
   readonly fd: number;
+  /** The registered interest: `EVENT_READ`, `EVENT_WRITE` or both. */
   readonly events: number;
+  /** The data given to `register()` or `modify()` (often a callback); `undefined` when none was. */
   readonly data: T;
 }
 
@@ -45,7 +52,9 @@ const BY_FD_LIMIT = 1 << 16;
 // selector is collected and frees its fds (and, for select/poll, its waiter thread).
 const waiting = new Set<object>();
 
+/** What every selector does, after Python's `selectors.BaseSelector`: keys by fd, `register`/`modify`/`unregister`, a blocking `select()` and a `selectAsync()` that never blocks Node's event loop. Each subclass is one backend; `DefaultSelector` picks the platform's best. */
 export abstract class BaseSelector<T = unknown, F extends FileLike = FileLike> {
+  /** Which mechanism this selector waits with. */
   abstract readonly backend: Backend;
   readonly #keys = new Map<number, SelectorKey<T, F>>();
   // The same keys indexed by fd (fds below BY_FD_LIMIT): select() looks each ready
@@ -77,6 +86,7 @@ export abstract class BaseSelector<T = unknown, F extends FileLike = FileLike> {
     this.native.remove(fd, true);
   }
 
+  /** Starts watching `fileobj` for `events` (`EVENT_READ`, `EVENT_WRITE` or both) and returns its new key, which carries `data`. Throws `ERR_IOMUX_ALREADY_REGISTERED` when the fd is registered already, a `RangeError` for bad event bits, and what the kernel refuses (`EPERM`, `EBADF`). */
   register(fileobj: F, events: number, ...data: DataArg<T>): SelectorKey<T, F> {
     this.#checkOpen();
     const fd = toFd(fileobj);
@@ -121,6 +131,7 @@ export abstract class BaseSelector<T = unknown, F extends FileLike = FileLike> {
     return key;
   }
 
+  /** Waits, blocking this thread, until a registered fd is ready or `timeoutMs` passes (none: forever; 0: just look), and returns each ready key with the mask of its ready events; `[]` on timeout. */
   select(timeoutMs?: Timeout): Ready<T, F> {
     this.#checkOpen();
     return this.#collect(this.native.wait(timeoutMs));
@@ -175,6 +186,7 @@ export abstract class BaseSelector<T = unknown, F extends FileLike = FileLike> {
     });
   }
 
+  /** The key of a registered fd or file object; `ERR_IOMUX_NOT_REGISTERED` if it is not registered. */
   getKey(fileobj: FileLike): SelectorKey<T, F> {
     this.#checkOpen();
     return this.#find(fileobj);
@@ -186,6 +198,7 @@ export abstract class BaseSelector<T = unknown, F extends FileLike = FileLike> {
     return this.#view;
   }
 
+  /** Whether `close()` was called. */
   get closed(): boolean {
     return this.#closed;
   }
@@ -201,6 +214,7 @@ export abstract class BaseSelector<T = unknown, F extends FileLike = FileLike> {
     this.native.close();
   }
 
+  /** `close()`, for `using`. */
   [Symbol.dispose](): void {
     this.close();
   }

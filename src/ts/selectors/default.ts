@@ -35,6 +35,7 @@ function pick(): new <T = unknown, F extends FileLike = FileLike>() => BaseSelec
 /** What DefaultSelector is as a value: constructs the platform's selector. */
 export interface DefaultSelectorConstructor {
   new <T = unknown, F extends FileLike = FileLike>(): BaseSelector<T, F>;
+  /** Every selector's prototype chain has it: `x instanceof DefaultSelector` holds for every selector. */
   readonly prototype: BaseSelector<unknown, FileLike>;
 }
 

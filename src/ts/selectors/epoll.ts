@@ -3,6 +3,7 @@ import { native, type NativeEpoll, type NativeSet } from '../binding';
 import type { FileLike } from '../filelike';
 import { BaseSelector, type Backend } from './base';
 
+/** A selector on epoll(7), Linux: `DefaultSelector` there. `selectAsync()` needs no thread: Node's own loop watches the epoll fd. */
 export class EpollSelector<T = unknown, F extends FileLike = FileLike> extends BaseSelector<T, F> {
   readonly backend: Backend = 'epoll';
   /** @internal */

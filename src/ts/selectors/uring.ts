@@ -5,6 +5,7 @@ import { invalidArgType } from '../argerrors';
 import type { FileLike } from '../filelike';
 import { BaseSelector, type Backend } from './base';
 
+/** Options of `new UringSelector()`. */
 export interface UringSelectorOptions {
   /** Submission queue entries (default 256); more registrations than this are submitted in batches. */
   entries?: number;
@@ -12,6 +13,7 @@ export interface UringSelectorOptions {
   multishot?: boolean;
 }
 
+/** A selector on io_uring readiness (`IORING_OP_POLL_ADD`, multishot), Linux 5.11+, over raw syscalls. `DefaultSelector` never picks it; choose it by name or with `IOMUX_BACKEND=io_uring`. */
 export class UringSelector<T = unknown, F extends FileLike = FileLike> extends BaseSelector<T, F> {
   readonly backend: Backend = 'io_uring';
   // Read by openNative(), which the base constructor calls before this class's fields exist.
