@@ -52,6 +52,7 @@ run() {
   local counts; counts="$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)"
   rm -f "$log"
   [ $r -ne 124 ] || counts="timed out after $limit s"
+  [ $r -ne 134 ] || [ -n "$counts" ] || counts="the runtime aborted (SIGABRT) during the checks: a crash, not a failed check"
   [ -n "$counts" ] || counts="no count line (exit $r)"
   summary+=("$(printf '%-34s %s (exit %d, %d s)' "$name:" "$counts" "$r" $((SECONDS - start)))")
   [ $r -eq 0 ] || rc=1
@@ -87,6 +88,13 @@ for rt in "${which[@]}"; do
         # Debian's libstdc++ names glibc's loader as a dependency: an empty stand-in.
         echo 'void iomux_ld_linux_stand_in(void) {}' | musl-gcc -shared -fPIC -x c - -o "$libs/ld-linux-x86-64.so.2" -Wl,-soname,ld-linux-x86-64.so.2
         ln -sf /usr/lib/x86_64-linux-gnu/libstdc++.so.6 /usr/lib/x86_64-linux-gnu/libgcc_s.so.1 "$libs/"
+      fi
+      # A .node that exports its C++ runtime (zig's static libc++abi/libunwind:
+      # __cxa_*, _Unwind_*) has its throws bound to the process's libstdc++ when
+      # one is loaded (this Bun, Alpine's node), and the first exception aborts:
+      # say so before running it.
+      if command -v nm >/dev/null && nm -D --defined-only "$musl_addon" 2>/dev/null | grep -qE ' (__cxa_throw|_Unwind_RaiseException)$'; then
+        echo "runtimes: warning: ${musl_addon#"$root"/} exports its C++ runtime (__cxa_throw, _Unwind_*); under a host with libstdc++ its exceptions abort. Link it with a version script exporting only napi_register_module_v1 and node_api_module_get_api_version_v1 (and -Wl,-Bsymbolic)." >&2
       fi
       # The variables go to Bun only (env is a glibc program; timeout too).
       run "bun $BUN_VERSION (musl, $(basename "$musl_addon"))" \
