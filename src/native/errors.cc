@@ -42,18 +42,20 @@ const char* ErrnoName(int err) {
   }
 }
 
+#ifndef _WIN32
+// XSI strerror_r (musl, macOS, the BSDs) returns an int, GNU's a char*: an
+// overload for each (an if constexpr on the type outside a template still has
+// to compile both branches, which fails on musl).
+[[maybe_unused]] static const char* StrerrorResult(int r, const char* buf) { return r == 0 ? buf : "Unknown error"; }
+[[maybe_unused]] static const char* StrerrorResult(const char* r, const char*) { return r; }
+#endif
+
 static std::string Describe(int err) {
 #ifdef _WIN32
   return std::strerror(err);
 #else
   char buf[256];
-  // XSI and GNU strerror_r differ in return type; handle both.
-  auto r = strerror_r(err, buf, sizeof buf);
-  if constexpr (std::is_same_v<decltype(r), char*>) {
-    return r;
-  } else {
-    return r == 0 ? buf : "Unknown error";
-  }
+  return StrerrorResult(strerror_r(err, buf, sizeof buf), buf);
 #endif
 }
 

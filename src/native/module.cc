@@ -5,6 +5,7 @@
 #include "backends.h"
 #include "errors.h"
 #include "instance.h"
+#include "loop_edge.h"
 
 namespace iomux {
 
@@ -18,6 +19,11 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitUring(env, exports, inst);
   InitSocket(env, exports, inst);
   InitResolve(env, exports, inst);
+  // setFdWatch(on): see loop_edge.h (binding.ts turns it off on Bun and Deno).
+  exports.Set("setFdWatch", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
+    SetFdWatch(info[0].ToBoolean().Value());
+    return Napi::Boolean::New(info.Env(), FdWatchEnabled());
+  }));
   return exports;
 }
 

@@ -102,6 +102,9 @@ fd_t Dup(fd_t fd);
 // Waits up to ms (>= 0) for fd to become readable (or writable); 1 ready,
 // 0 timed out, -1 error (EINTR included: the caller retries with what is left).
 int WaitFd(fd_t fd, bool write, int ms);
+// Blocks until fd or wake_fd is readable: 1 fd is (whatever wake_fd is), 0 only
+// wake_fd, -errno on failure (-EINTR included). POSIX only (-ENOSYS elsewhere).
+int WaitReadableOrWake(fd_t fd, fd_t wake_fd);
 
 // select(2) on the platform's fd_sets. POSIX fd_sets are bitmaps indexed by fd,
 // so an fd must be < FD_SETSIZE; Winsock's are arrays of at most FD_SETSIZE handles.

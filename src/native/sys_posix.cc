@@ -223,6 +223,12 @@ int WaitFd(fd_t fd, bool write, int ms) {
   return n > 0 ? 1 : 0;
 }
 
+int WaitReadableOrWake(fd_t fd, fd_t wake_fd) {
+  pollfd p[2] = {{int(fd), POLLIN, 0}, {int(wake_fd), POLLIN, 0}};
+  if (::poll(p, 2, -1) < 0) return -errno;
+  return p[0].revents ? 1 : 0;
+}
+
 int Select(int nfds, fd_set* r, fd_set* w, fd_set* x, timeval* tv) { return ::select(nfds, r, w, x, tv); }
 
 bool FitsFdSet(fd_t fd) { return fd < FD_SETSIZE; }

@@ -317,6 +317,8 @@ fd_t Dup(fd_t fd) {
   return fd_t(s);
 }
 
+int WaitReadableOrWake(fd_t, fd_t) { return -ENOSYS; }  // no readiness fds on Windows
+
 int WaitFd(fd_t fd, bool write, int ms) {
   fd_set set, x;
   FD_ZERO(&set);

@@ -98,6 +98,7 @@ export interface Binding {
   socketpair(family: number, type: number): [number, number];
   pipe(): [number, number];
   systemError(errno: number, syscall: string, family?: number, address?: unknown): NodeJS.ErrnoException;
+  setFdWatch(on: boolean): boolean;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -111,3 +112,16 @@ const override = process.env.IOMUX_ADDON_PATH;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 /** @internal */
 export const native = (override ? require(override) : nodeGypBuild(root)) as Binding;
+
+// selectAsync() on epoll and io_uring has Node's libuv loop watch the epoll fd
+// (or the ring's eventfd). Bun and Deno run Node-API addons without libuv and
+// stand in for parts of it: Bun aborts the process in uv_poll_init, Deno's
+// uv_poll misses wake-ups (a wait that never resolves). There, a waiter thread
+// blocks on that fd instead, as select/poll's does (docs/API.md, "Other
+// runtimes"). IOMUX_FD_WATCH=0 chooses the thread anywhere (Node's tests of
+// it), IOMUX_FD_WATCH=1 the fd watch (to see a runtime's uv_poll fail).
+const fdWatchEnv = process.env.IOMUX_FD_WATCH;
+/** @internal */
+export const fdWatch = native.setFdWatch(
+  fdWatchEnv === '1' || (fdWatchEnv !== '0' && !(process.versions.bun || process.versions.deno)),
+);
