@@ -1,9 +1,8 @@
 #include "async_wait.h"
 
 #include "errors.h"
+#include "instance.h"
 #include "loop_edge.h"
-
-#include <atomic>
 
 namespace iomux {
 
@@ -23,15 +22,11 @@ constexpr uint32_t kUnarmedWakesBeforeStop = 2;
 // Everything libuv or the waiter thread may touch after the set is gone lives
 // here, on the heap: uv_close finishes on a later loop turn, and the
 // environment's teardown (a worker exiting) may come before or after the set's.
-static std::atomic<bool> g_fd_watch{true};
-bool FdWatchEnabled() { return g_fd_watch.load(std::memory_order_relaxed); }
-void SetFdWatch(bool on) { g_fd_watch.store(on, std::memory_order_relaxed); }
-
 struct AsyncEngine {
   LoopEdge* edge = nullptr;  // the fd watch or the async signal (loop_edge.h)
   AsyncKind kind;
-  // kReadinessFd without an fd watch (FdWatchEnabled() false when it was
-  // made): the waiter thread blocks on watch_fd (plus the wake pipe) instead of
+  // kReadinessFd without an fd watch (Instance::fd_watch off when it was
+  // made, instance.h): the waiter thread blocks on watch_fd (plus the wake pipe) instead of
   // a snapshot, and the JS thread collects with a zero-timeout wait.
   bool fd_thread = false;
   sys::fd_t watch_fd = -1;
@@ -280,7 +275,7 @@ static AsyncEngine* MakeEngine(napi_env env, AsyncWait* owner, AsyncSource* src,
   eng->env = env;
   eng->owner = owner;
   int err = 0;
-  if (kind == AsyncKind::kReadinessFd && !FdWatchEnabled()) {
+  if (kind == AsyncKind::kReadinessFd && !GetInstance(env)->fd_watch) {
     eng->fd_thread = true;
     eng->watch_fd = src->ReadinessFd();  // made now if it is made lazily (io_uring's eventfd)
   }

@@ -32,13 +32,4 @@ void LoopClose(LoopEdge* e, LoopCallback on_closed, void* arg);
 // A monotonic clock in nanoseconds.
 uint64_t LoopNowNs();
 
-// Whether kReadinessFd waits may watch their fd in the host's loop
-// (LoopWatchFd). Node: yes. Runtimes whose libuv is a partial stand-in (Bun
-// aborts in uv_poll_init; Deno's uv_poll misses wake-ups) turn it off from JS
-// (setFdWatch(false), binding.ts): the epoll fd or eventfd is then waited on by
-// a waiter thread, which signals through LoopAsync as select/poll's does.
-// Process-wide; read when a set makes its first selectAsync() engine.
-bool FdWatchEnabled();
-void SetFdWatch(bool on);
-
 }  // namespace iomux

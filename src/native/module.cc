@@ -5,7 +5,6 @@
 #include "backends.h"
 #include "errors.h"
 #include "instance.h"
-#include "loop_edge.h"
 
 namespace iomux {
 
@@ -19,10 +18,15 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitUring(env, exports, inst);
   InitSocket(env, exports, inst);
   InitResolve(env, exports, inst);
-  // setFdWatch(on): see loop_edge.h (binding.ts turns it off on Bun and Deno).
-  exports.Set("setFdWatch", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
-    SetFdWatch(info[0].ToBoolean().Value());
-    return Napi::Boolean::New(info.Env(), FdWatchEnabled());
+  // setFdWatch(on): whether selectAsync() on epoll/io_uring may watch its fd
+  // in the host's loop (uv_poll). Runtimes whose libuv is a partial stand-in
+  // (Bun aborts in uv_poll_init; Deno's uv_poll misses wake-ups) get off from
+  // binding.ts: the epoll fd or eventfd is then waited on by a waiter thread,
+  // which signals through LoopAsync as select/poll's does. Per environment;
+  // read when a set makes its first selectAsync() engine.
+  exports.Set("setFdWatch", Napi::Function::New(env, [inst](const Napi::CallbackInfo& info) {
+    inst->fd_watch = info[0].ToBoolean().Value();
+    return Napi::Boolean::New(info.Env(), inst->fd_watch);
   }));
   return exports;
 }
