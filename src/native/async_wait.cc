@@ -81,8 +81,16 @@ struct AsyncEngine {
               napi_create_uint32(env, seq, &argv[0]) == napi_ok && napi_create_int32(env, n < 0 ? -1 : n, &argv[1]) == napi_ok;
     if (ok && n < 0) {
       AsyncSource* src = source();
-      argv[2] = SystemError(Napi::Env(env), -n, src ? src->ErrorSyscall() : "wait").Value();
-      argc = 3;
+      // SystemError is node-addon-api, which throws when a Node-API call fails,
+      // as they do in an environment that is being torn down (a terminating
+      // worker, whose results array then reads as detached: -ENOBUFS). The
+      // throw must not leave this libuv callback: nobody is left to call.
+      try {
+        argv[2] = SystemError(Napi::Env(env), -n, src ? src->ErrorSyscall() : "wait").Value();
+        argc = 3;
+      } catch (const Napi::Error&) {
+        ok = false;
+      }
     }
     // While it runs (and the promise reactions after it), a re-arm may skip
     // its first look: see AsyncWait::delivering().
