@@ -42,18 +42,17 @@ const char* ErrnoName(int err) {
   }
 }
 
+// XSI strerror_r (macOS, the BSDs, musl) returns an int, GNU's a char*: an
+// overload for each, so that only the one that applies is ever compiled.
+[[maybe_unused]] static std::string StrerrorResult(char* r, const char*) { return r; }
+[[maybe_unused]] static std::string StrerrorResult(int r, const char* buf) { return r == 0 ? buf : "Unknown error"; }
+
 static std::string Describe(int err) {
 #ifdef _WIN32
   return std::strerror(err);
 #else
   char buf[256];
-  // XSI and GNU strerror_r differ in return type; handle both.
-  auto r = strerror_r(err, buf, sizeof buf);
-  if constexpr (std::is_same_v<decltype(r), char*>) {
-    return r;
-  } else {
-    return r == 0 ? buf : "Unknown error";
-  }
+  return StrerrorResult(strerror_r(err, buf, sizeof buf), buf);
 #endif
 }
 
