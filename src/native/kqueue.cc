@@ -210,12 +210,14 @@ struct KqueueMech : MechBase {
       Undo(fd, on);
       ThrowSystemError(env, err, "kevent");
     }
-    int err = 0;
-    for (int i = 0; i < n; i++) {
-      const struct kevent& r = receipts[size_t(i)];
-      if (!(r.flags & EV_ERROR) || r.data == 0 || int(r.ident) != fd) continue;
-      bool ours = (r.filter == EVFILT_READ && (on & kRead)) || (r.filter == EVFILT_WRITE && (on & kWrite));
-      if (ours && !err) err = int(r.data);
+    // With EV_RECEIPT on all of them, the kernel answers each change in order:
+    // receipts[i] is changes[i]'s. The queued deletions come first and may name
+    // this very fd and filter (unregister, close, the number reused, register
+    // again): their ENOENT is not the addition's. A missing receipt: refused.
+    int err = n < int(changes.size()) ? EINVAL : 0;
+    for (size_t i = queued; i < size_t(n) && !err; i++) {
+      const struct kevent& r = receipts[i];
+      if ((r.flags & EV_ERROR) && r.data != 0) err = int(r.data);
     }
     if (err) {
       Undo(fd, on);
