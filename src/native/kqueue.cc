@@ -115,22 +115,22 @@ struct KqueueMech : MechBase {
     }
     int n = ::kevent(kq_, pending_.data(), int(pending_.size()), events_.data(), int(room), tsp);
     if (n < 0) {
-      // EINTR: the changes were applied (the kernel reads them before it sleeps);
-      // anything else: a queued deletion failed with no room to say so, and the
-      // deletions after it may not have been made. Either way do not send them again:
-      // only a deletion can be queued, and the fds it names are no longer registered.
+      // EINTR: the changes were applied (the kernel reads them before it
+      // sleeps). Anything else is the call's own failure (there is room for every
+      // change's error report). Either way they are not sent again: only
+      // deletions are queued, of fds that are no longer registered.
       int err = errno;
       pending_.clear();
       errno = err;
-      return err == EINTR ? -1 : Retry(tsp);
+      return -1;
     }
-    bool had_changes = !pending_.empty();
     pending_.clear();
-    n = Compact(n);
+    int reports = 0;
+    n = Compact(n, &reports);
     // A change that reported an error (a queued deletion of a closed fd) makes
     // the kernel return at once with only those reports, without looking for
-    // events: look again, now with no changes.
-    if (n == 0 && had_changes) return Retry(tsp);
+    // events (or sleeping): look again, now with no changes.
+    if (n == 0 && reports > 0) return Retry(tsp);
     return n;
   }
 
@@ -237,11 +237,15 @@ struct KqueueMech : MechBase {
     errno = saved;
   }
 
-  // Drops the receipts (EV_ERROR entries) of queued changes; how many events are left.
-  int Compact(int n) {
+  // Drops the receipts (EV_ERROR entries) of queued changes, counting them in
+  // *reports; how many events are left.
+  int Compact(int n, int* reports) {
     int j = 0;
     for (int i = 0; i < n; i++) {
-      if (events_[size_t(i)].flags & EV_ERROR) continue;
+      if (events_[size_t(i)].flags & EV_ERROR) {
+        ++*reports;
+        continue;
+      }
       if (j != i) events_[size_t(j)] = events_[size_t(i)];
       j++;
     }
@@ -250,7 +254,8 @@ struct KqueueMech : MechBase {
 
   int Retry(const timespec* tsp) {
     int n = ::kevent(kq_, nullptr, 0, events_.data(), int(events_.size()), tsp);
-    return n < 0 ? -1 : Compact(n);
+    int reports = 0;
+    return n < 0 ? -1 : Compact(n, &reports);
   }
 
   int kq_ = -1;
