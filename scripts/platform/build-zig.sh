@@ -32,10 +32,12 @@ DARWIN=("${COMMON[@]}" epoll_none uring_none kqueue)
 LINUX=("${COMMON[@]}" epoll uring sys_uring kqueue_none)
 
 build() {
-  local platform="$1" target out min=() sources=() link=()
+  local platform="$1" target out sources=() link=()
   case "$platform" in
-    darwin-x64) target=x86_64-macos; min=(-mmacosx-version-min=10.15); sources=("${DARWIN[@]}"); out=prebuilds/darwin-x64/iomux.node ;;
-    darwin-arm64) target=aarch64-macos; min=(-mmacosx-version-min=11.0); sources=("${DARWIN[@]}"); out=prebuilds/darwin-arm64/iomux.node ;;
+    # The oldest macOS each Node 18-24 build runs on: 10.15 (x64), 11.0 (arm64). zig
+    # takes it in the target (it ignores -mmacosx-version-min and would say 13.0).
+    darwin-x64) target=x86_64-macos.10.15; sources=("${DARWIN[@]}"); out=prebuilds/darwin-x64/iomux.node ;;
+    darwin-arm64) target=aarch64-macos.11.0; sources=("${DARWIN[@]}"); out=prebuilds/darwin-arm64/iomux.node ;;
     linux-x64-musl) target=x86_64-linux-musl; sources=("${LINUX[@]}"); out=prebuilds/linux-x64/iomux.musl.node ;;
     linux-arm64-musl) target=aarch64-linux-musl; sources=("${LINUX[@]}"); out=prebuilds/linux-arm64/iomux.musl.node ;;
     *) echo "build-zig: unknown platform $platform" >&2; return 1 ;;
@@ -54,12 +56,12 @@ build() {
   for s in "${sources[@]}"; do objs+=("$obj/$s.o"); done
   # IOMUX_ZIG_JOBS compiles at a time (2: the machine is shared).
   printf '%s\n' "${sources[@]}" | xargs -P "${IOMUX_ZIG_JOBS:-2}" -I{} \
-    "$zig" c++ -target "$target" "${min[@]}" -c -std=c++17 -O2 -fPIC -ffunction-sections -fdata-sections \
+    "$zig" c++ -target "$target" -c -std=c++17 -O2 -fPIC -ffunction-sections -fdata-sections \
       -fvisibility=hidden -fvisibility-inlines-hidden -Wall -Wextra -Werror -Wno-unused-parameter \
       -DNAPI_VERSION=8 -DNODE_ADDON_API_DISABLE_DEPRECATED -DNAPI_CPP_EXCEPTIONS \
       -I"$napi_inc" -I"$addon_inc" -I"$uv_inc" "src/native/{}.cc" -o "$obj/{}.o" \
     || { echo "build-zig: $platform: compile failed" >&2; return 1; }
-  "$zig" c++ -target "$target" "${min[@]}" -shared -s -o "$out" "${objs[@]}" "${link[@]}"
+  "$zig" c++ -target "$target" -shared -s -o "$out" "${objs[@]}" "${link[@]}"
   echo "build-zig: $out ($(stat -c %s "$out") bytes)"
 }
 
