@@ -187,7 +187,9 @@ struct KqueueMech : MechBase {
   }
 
   // From `from` to `to` filters: additions now (with the queued deletions
-  // before them, in order), deletions queued. Throws and changes nothing on failure.
+  // before them, in order), deletions queued. When an addition is refused it
+  // throws, and leaves none of `on` in the kernel (the queued deletions, this
+  // fd's `off` among them, were made: a refused modify drops its key anyway).
   void Apply(Napi::Env env, int fd, uint8_t from, uint8_t to) {
     uint8_t on = uint8_t(to & ~from), off = uint8_t(from & ~to);
     QueueDelete(fd, off);
@@ -221,7 +223,6 @@ struct KqueueMech : MechBase {
     }
     if (err) {
       Undo(fd, on);
-      // The deletions of `off` were applied: a failed modify drops the key (JS), so that is what it wants.
       ThrowSystemError(env, err, "kevent");
     }
   }
