@@ -26,7 +26,9 @@ check_macho() {  # FILE CPUTYPE(little-endian hex) NAME MINOS
   case "$(hex "$f" 12 4)" in 06000000|08000000) ;; *) fail "$f is not a dylib or bundle (filetype $(hex "$f" 12 4))" ;; esac
   local minos; minos="$(llvm-objdump --macho --private-headers "$f" | awk '/cmd LC_BUILD_VERSION/ {b=1} b && $1 == "minos" {print $2; exit}')"
   [ "$minos" = "$4" ] || fail "$f needs macOS $minos; the oldest macOS Node runs on here is $4"
-  llvm-nm -g --defined-only "$f" | grep -qE ' T _napi_register_module_v1$' || fail "$f does not export napi_register_module_v1"
+  # (Captured first: with pipefail, grep -q ending a pipe early fails the producer with SIGPIPE.)
+  local defined; defined="$(llvm-nm -g --defined-only "$f")"
+  grep -qE ' T _napi_register_module_v1$' <<<"$defined" || fail "$f does not export napi_register_module_v1"
   # (the first line names the file; a dylib also lists its own install name, which is that path)
   local libs; libs="$(llvm-objdump --macho --dylibs-used "$f" | tail -n +2 | awk '{print $1}' | grep -vxF "$f" || true)"
   [ "$libs" = /usr/lib/libSystem.B.dylib ] || fail "$f links other libraries than libSystem: $(echo $libs)"
@@ -44,12 +46,13 @@ check_musl() {  # FILE E_MACHINE(little-endian hex) NAME
   [ -f "$f" ] || fail "$f is missing"
   [ "$(hex "$f" 0 5)" = 7f454c4602 ] || fail "$f is not a 64-bit ELF"
   [ "$(hex "$f" 18 2)" = "$mach" ] || fail "$f is not $name (e_machine $(hex "$f" 18 2))"
-  readelf --dyn-syms -W "$f" | awk '$7 != "UND" {print $8}' | grep -qx napi_register_module_v1 || fail "$f does not export napi_register_module_v1"
+  local dyn; dyn="$(readelf --dyn-syms -W "$f")"
+  awk '$7 != "UND" {print $8}' <<<"$dyn" | grep -x napi_register_module_v1 >/dev/null || fail "$f does not export napi_register_module_v1"
   local needed; needed="$(readelf -d "$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')"
   local bad; bad="$(echo "$needed" | grep -vE '^(libc\.so|ld-musl-[a-z0-9_]+\.so\.1)$' || true)"
   [ -z "$bad" ] || fail "$f needs other libraries than musl's libc: $(echo $bad)"
-  ! readelf --dyn-syms -W "$f" | grep -q '@GLIBC' || fail "$f has glibc-versioned symbols"
-  local exports; exports="$(readelf --dyn-syms -W "$f" | awk '$7 != "UND" && $5 != "LOCAL" && $8 != "" && $8 != "Name" {print $8}' | tr '\n' ' ')"
+  ! grep -q '@GLIBC' <<<"$dyn" || fail "$f has glibc-versioned symbols"
+  local exports; exports="$(awk '$7 != "UND" && $5 != "LOCAL" && $8 != "" && $8 != "Name" {print $8}' <<<"$dyn" | tr '\n' ' ')"
   printf '%-38s %-7s %7d bytes; exports %s; NEEDED %s; no glibc symbol\n' "$f" "$name" "$(stat -c %s "$f")" "$exports" "$(echo $needed)"
 }
 
