@@ -7,6 +7,8 @@ import { AF_UNIX, Socket } from '../src/ts/index';
 
 export const LINUX = process.platform === 'linux';
 export const WINDOWS = process.platform === 'win32';
+/** Where kqueue(2) exists: KqueueSelector runs the shared selector suites there. */
+export const KQUEUE = ['darwin', 'freebsd', 'openbsd', 'netbsd'].includes(process.platform);
 /** Under qemu-user (scripts/platform/suite.sh says so): it has no io_uring_setup, which fails ENOSYS. */
 export const QEMU_USER = process.env.IOMUX_TEST_EMULATOR === 'qemu-user';
 export const NO_URING_QEMU = 'qemu-user does not emulate io_uring_setup (ENOSYS)';
@@ -71,6 +73,7 @@ export const itUnixDgram = itUnless(WINDOWS, 'AF_UNIX datagrams: Windows has AF_
 export function backendMissing(name: string): string {
   if (name === 'epoll' && !LINUX) return 'epoll is Linux-only';
   if (name === 'io_uring' && !LINUX) return 'io_uring is Linux-only';
+  if (name === 'kqueue' && !KQUEUE) return 'kqueue is macOS/BSD-only';
   if (name === 'io_uring' && QEMU_USER) return NO_URING_QEMU;
   if (name === 'poll' && WINDOWS) return 'no poll(2) on Windows: Poll throws ENOSYS';
   return '';

@@ -218,7 +218,7 @@ describe('worker_threads', () => {
       afterTargets: string[];
     };
     // One round trip per backend this platform has, plus DefaultSelector, then the low-level calls.
-    const selectors = ['select', 'poll', 'epoll', 'io_uring'].filter((n) => !backendMissing(n)).length + 1;
+    const selectors = ['select', 'poll', 'epoll', 'kqueue', 'io_uring'].filter((n) => !backendMissing(n)).length + 1;
     expect(out.rounds).toEqual([0, 1, 2, 3].map((i) => ({ code: 0, msg: [...Array(selectors).fill(`hello ${i}`), true] })));
     expect(out.ends.map((e) => [e.how, e.msgs[0]])).toEqual([
       ['exit', 'armed'],

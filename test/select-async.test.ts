@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { getEventListeners, once } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
-  AbortError, EVENT_READ, EVENT_WRITE, EpollSelector, PollSelector, SO_LINGER, SO_RCVBUF, SO_SNDBUF, SOL_SOCKET,
+  AbortError, EVENT_READ, EVENT_WRITE, EpollSelector, KqueueSelector, PollSelector, SO_LINGER, SO_RCVBUF, SO_SNDBUF, SOL_SOCKET,
   SelectSelector, Socket, UringSelector, socketpair, type BaseSelector,
 } from '../src/ts/index';
 import { TIME_SCALE } from './time-scale';
@@ -19,6 +19,7 @@ const BACKENDS = [
   ['select', SelectSelector, 'SelectSelector'],
   ['poll', PollSelector, 'PollSelector'],
   ['epoll', EpollSelector, 'EpollSelector'],
+  ['kqueue', KqueueSelector, 'KqueueSelector'],
   ['io_uring', UringSelector, 'UringSelector'],
 ] as const;
 
@@ -608,7 +609,7 @@ for (const [name, Cls, clsName] of BACKENDS) describe.skipIf(!!backendMissing(na
     expect(JSON.parse(res.out.trim())).toEqual([7, 7, 7]);
   });
 
-  if (name === 'epoll' || name === 'io_uring') {
+  if (name === 'epoll' || name === 'kqueue' || name === 'io_uring') {
     it(`the pending wait does not make the ${name} fd unusable for select() afterwards`, async () => {
       const [a, b] = pair();
       const key = sel.register(a, EVENT_READ);

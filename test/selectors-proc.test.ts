@@ -11,6 +11,7 @@ const BACKENDS = [
   ['select', 'SelectSelector'],
   ['poll', 'PollSelector'],
   ['epoll', 'EpollSelector'],
+  ['kqueue', 'KqueueSelector'],
   ['io_uring', 'UringSelector'],
 ] as const;
 

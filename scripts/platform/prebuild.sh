@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Makes the four prebuilds in prebuildify's layout, with the tags node-gyp-build
-# matches on: prebuilds/linux-x64/node.napi.glibc.node,
-# prebuilds/linux-arm64/node.napi.glibc.node (aarch64-linux-gnu),
-# prebuilds/linux-arm/node.napi.armv7.glibc.node (armv7 hard-float) and
-# prebuilds/win32-x64/node.napi.node (MinGW-w64, scripts/build-win.sh).
+# Makes the eight prebuilds in prebuildify's layout, with the tags node-gyp-build
+# matches on: prebuilds/linux-x64/iomux.glibc.node,
+# prebuilds/linux-arm64/iomux.glibc.node (aarch64-linux-gnu),
+# prebuilds/linux-arm/iomux.armv7.glibc.node (armv7 hard-float),
+# prebuilds/win32-x64/node.napi.node (MinGW-w64, scripts/build-win.sh), and with
+# zig (scripts/build-zig.sh, zig from the npm registry): prebuilds/darwin-x64/iomux.node,
+# prebuilds/darwin-arm64/iomux.node, prebuilds/linux-x64/iomux.musl.node and
+# prebuilds/linux-arm64/iomux.musl.node (Alpine). The darwin and musl ones are
+# then checked by check-binaries.sh (no machine here can load them).
 # The Linux ones are built by prebuildify/node-gyp from binding.gyp, each in its
 # own staged copy so that the development build/ stays the host's.
 # libstdc++ and libgcc are linked statically: an older distribution's
@@ -51,4 +55,7 @@ for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
 
 rm -rf prebuilds/linux-x64 prebuilds/linux-arm64 prebuilds/linux-arm
 for arch in x64 arm64 arm; do cp -r "$work/$arch/prebuilds/linux-$arch" prebuilds/; done
+# After the glibc ones are in place (the copy above replaces their directories).
+bash scripts/platform/build-zig.sh
+bash scripts/platform/check-binaries.sh
 bash scripts/platform/check-prebuilds.sh

@@ -12,7 +12,7 @@
 #     from source and the round trip runs on that build.
 # The Linux installs get an empty HOME (no ~/.npmrc nodedir) and a PATH of node,
 # npm and sh only; npm prefers its cache for the dependencies.
-# Needs `npm run prebuild` first (the pack refuses without the four prebuilds).
+# Needs `npm run prebuild` first (the pack refuses without the eight prebuilds).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
@@ -26,7 +26,8 @@ trap 'rm -rf "$work"' EXIT
 tarball="$work/$(npm pack --silent --pack-destination "$work" | tail -1)"
 listing="$(tar tzf "$tarball")"
 for want in package/prebuilds/linux-x64/ package/prebuilds/linux-arm64/ package/prebuilds/linux-arm/ \
-            package/prebuilds/win32-x64/ package/install.js package/dist/index.js package/dist/index.d.ts; do
+            package/prebuilds/win32-x64/ package/prebuilds/darwin-x64/iomux.node package/prebuilds/darwin-arm64/iomux.node \
+            package/prebuilds/linux-x64/iomux.musl.node package/prebuilds/linux-arm64/iomux.musl.node package/install.js package/dist/index.js package/dist/index.d.ts; do
   grep -q "^$want" <<<"$listing" || { echo "tarball-install: $want is not in the tarball" >&2; exit 1; }
 done
 npm_cli="$(dirname "$(readlink -f "$(command -v npm)")")/npm-cli.js"

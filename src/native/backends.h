@@ -10,6 +10,7 @@ void InitSelect(Napi::Env env, Napi::Object exports, Instance* inst);
 void InitPoll(Napi::Env env, Napi::Object exports, Instance* inst);
 void InitEpoll(Napi::Env env, Napi::Object exports, Instance* inst);
 void InitUring(Napi::Env env, Napi::Object exports, Instance* inst);
+void InitKqueue(Napi::Env env, Napi::Object exports, Instance* inst);
 void InitSocket(Napi::Env env, Napi::Object exports, Instance* inst);
 void InitResolve(Napi::Env env, Napi::Object exports, Instance* inst);
 

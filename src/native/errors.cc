@@ -42,13 +42,10 @@ const char* ErrnoName(int err) {
   }
 }
 
-#ifndef _WIN32
-// XSI strerror_r (musl, macOS, the BSDs) returns an int, GNU's a char*: an
-// overload for each (an if constexpr on the type outside a template still has
-// to compile both branches, which fails on musl).
-[[maybe_unused]] static const char* StrerrorResult(int r, const char* buf) { return r == 0 ? buf : "Unknown error"; }
-[[maybe_unused]] static const char* StrerrorResult(const char* r, const char*) { return r; }
-#endif
+// XSI strerror_r (macOS, the BSDs, musl) returns an int, GNU's a char*: an
+// overload for each, so that only the one that applies is ever compiled.
+[[maybe_unused]] static std::string StrerrorResult(char* r, const char*) { return r; }
+[[maybe_unused]] static std::string StrerrorResult(int r, const char* buf) { return r == 0 ? buf : "Unknown error"; }
 
 static std::string Describe(int err) {
 #ifdef _WIN32

@@ -16,6 +16,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitPoll(env, exports, inst);
   InitEpoll(env, exports, inst);
   InitUring(env, exports, inst);
+  InitKqueue(env, exports, inst);
   InitSocket(env, exports, inst);
   InitResolve(env, exports, inst);
   // setFdWatch(on): whether selectAsync() on epoll/io_uring may watch its fd

@@ -133,6 +133,13 @@ long RecvFrom(fd_t fd, void* buf, size_t len, sockaddr* addr, socklen_t* alen, i
   return ::recvfrom(int(fd), buf, len, flags, addr, alen);
 }
 
+// CMSG_NXTHDR compares a signed with an unsigned length in musl's headers
+// (-Wsign-compare); the warning is theirs, so it is silenced here only.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wsign-compare"
+static cmsghdr* NextCmsg(msghdr* m, cmsghdr* c) { return CMSG_NXTHDR(m, c); }
+#pragma GCC diagnostic pop
+
 size_t CmsgLen(size_t len) { return CMSG_LEN(len); }
 size_t CmsgSpace(size_t len) { return CMSG_SPACE(len); }
 
@@ -158,7 +165,7 @@ long SendMsg(fd_t fd, const IoBuf* bufs, size_t nbufs, const std::vector<Ancilla
       c->cmsg_type = a.type;
       c->cmsg_len = CMSG_LEN(a.data.size());
       if (!a.data.empty()) memcpy(CMSG_DATA(c), a.data.data(), a.data.size());
-      c = CMSG_NXTHDR(&m, c);
+      c = NextCmsg(&m, c);
     }
   }
   return ::sendmsg(int(fd), &m, kSendFlags | flags);
@@ -174,7 +181,7 @@ long RecvMsg(fd_t fd, IoBuf buf, void* control, size_t controllen, int flags, st
   m.msg_iovlen = 1;
   m.msg_control = controllen ? control : nullptr;
   m.msg_controllen = controllen;
-  const int flags_in = flags;
+  [[maybe_unused]] const int flags_in = flags;
 #ifdef MSG_CMSG_CLOEXEC
   flags |= MSG_CMSG_CLOEXEC;
 #endif
@@ -188,7 +195,7 @@ long RecvMsg(fd_t fd, IoBuf buf, void* control, size_t controllen, int flags, st
 #endif
   anc->clear();
   if (m.msg_controllen == 0) return n;
-  for (cmsghdr* c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+  for (cmsghdr* c = CMSG_FIRSTHDR(&m); c; c = NextCmsg(&m, c)) {
     // A truncated control buffer can end with a header whose length runs past it.
     uint8_t* data = CMSG_DATA(c);
     uint8_t* end = static_cast<uint8_t*>(control) + m.msg_controllen;

@@ -50,6 +50,7 @@ export interface Binding {
   FD_SETSIZE: number;
   HAVE_EPOLL: boolean;
   HAVE_IO_URING: boolean;
+  HAVE_KQUEUE: boolean;
   select(r: number[], w: number[], x: number[], timeoutMs: Timeout): [number[], number[], number[]];
   // Selector sets take and report EVENT_READ | EVENT_WRITE; Poll and Epoll the kernel's masks.
   SelectSet: new (results: Int32Array) => NativeSet;
@@ -57,6 +58,7 @@ export interface Binding {
   Poll: new (results: Int32Array) => NativeSet;
   EpollSet: new (results: Int32Array) => NativeEpoll;
   Epoll: new (results: Int32Array, adoptFd?: number) => NativeEpoll;
+  KqueueSet: new (results: Int32Array) => NativeEpoll;
   UringSet: new (results: Int32Array, entries?: number, multishot?: boolean) => NativeUring;
   pollConstants: Record<string, number>;
   epollConstants: Record<string, number>;

@@ -1,5 +1,5 @@
-// DefaultSelector: epoll on Linux, poll on other POSIX systems (kqueue is
-// planned), select on Windows. IOMUX_BACKEND=select|poll|epoll|kqueue|io_uring overrides
+// DefaultSelector: epoll on Linux, kqueue on macOS and the BSDs, poll on other
+// POSIX systems, select on Windows. IOMUX_BACKEND=select|poll|epoll|kqueue|io_uring overrides
 // (io_uring only ever by name).
 import { invalidArgValue } from '../argerrors';
 import { native } from '../binding';
@@ -29,6 +29,7 @@ function pick(): new <T = unknown, F extends FileLike = FileLike>() => BaseSelec
   }
   if (process.platform === 'win32') return SelectSelector;
   if (native.HAVE_EPOLL) return EpollSelector;
+  if (native.HAVE_KQUEUE) return KqueueSelector;
   return PollSelector;
 }
 
@@ -47,7 +48,16 @@ export interface DefaultSelectorConstructor {
  */
 export const DefaultSelector = function DefaultSelector<T = unknown, F extends FileLike = FileLike>(): BaseSelector<T, F> {
   const Backend = pick();
-  return new Backend<T, F>();
+  try {
+    return new Backend<T, F>();
+  } catch (err) {
+    // A backend this platform lacks, asked for by name: say who asked.
+    const want = process.env.IOMUX_BACKEND;
+    if (want && err instanceof Error && (err as NodeJS.ErrnoException).code === 'ENOSYS') {
+      err.message = `IOMUX_BACKEND=${want}: ${err.message}`;
+    }
+    throw err;
+  }
 } as unknown as DefaultSelectorConstructor;
 Object.defineProperty(DefaultSelector, Symbol.hasInstance, { value: (x: unknown) => x instanceof BaseSelector });
 

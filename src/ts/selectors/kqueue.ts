@@ -1,6 +1,7 @@
-// kqueue(2) is planned; until then the class exists and its constructor throws ENOSYS.
-import { type NativeSet } from '../binding';
-import { systemError } from '../errors';
+// kqueue(2)/kevent(2), macOS and the BSDs. selectAsync() watches the kqueue fd
+// from Node's own loop (as EpollSelector watches its epoll fd). Elsewhere the
+// constructor throws ENOSYS naming the platform (the native stub says so).
+import { native, type NativeEpoll, type NativeSet } from '../binding';
 import type { FileLike } from '../filelike';
 import { BaseSelector, type Backend } from './base';
 
@@ -8,11 +9,11 @@ import { BaseSelector, type Backend } from './base';
 export class KqueueSelector<T = unknown, F extends FileLike = FileLike> extends BaseSelector<T, F> {
   readonly backend: Backend = 'kqueue';
   /** @internal */
-  protected openNative(): NativeSet {
-    throw systemError('ENOSYS', 'kqueue');
+  protected openNative(results: Int32Array): NativeSet {
+    return new native.KqueueSet(results);
   }
-  /** The kqueue fd; -1, as there is none yet. */
+  /** The kqueue fd; ERR_IOMUX_CLOSED once closed (the native set says so). */
   fileno(): number {
-    return -1;
+    return (this.native as NativeEpoll).fileno();
   }
 }
