@@ -27,12 +27,13 @@ for p in "${PROGRAMS[@]}"; do
   if "$p" --version >/dev/null 2>&1 || "$p" -V >/dev/null 2>&1; then echo "without-peers: $p still runs" >&2; exit 1; fi
 done
 
-unset IOMUX_TEST_PEERS
+unset IOMUX_TEST_PEERS FORCE_COLOR
+export NO_COLOR=1  # the log is grepped below: no colour codes in it
 log="$(mktemp)"
 rc=0
 npx vitest run --reporter=verbose "${LIB_FILES[@]}" > "$log" 2>&1 || rc=$?
 (cd demos && npx vitest run --reporter=verbose "${DEMO_FILES[@]}") >> "$log" 2>&1 || rc=$?
-grep -E '^ *(Test Files|Tests) ' "$log"
+grep -E '^ *(Test Files|Tests) ' "$log" || { echo "without-peers: vitest printed no counts" >&2; rc=1; }
 # Every peer the files use must show up as a skip reason with its package.
 need=('apt-get install nginx-light' 'apt-get install python3-doc' 'apt-get install curl' 'apt-get install iproute2' )
 for n in "${need[@]}"; do grep -q -- "$n" "$log" || { echo "without-peers: no test was skipped naming '$n'" >&2; rc=1; }; done
