@@ -24,12 +24,12 @@
       },
       "msvs_settings": { "VCCLCompilerTool": { "ExceptionHandling": 1 } },
       "conditions": [
-        ["OS=='linux'", { "sources": ["src/native/poll.cc", "src/native/epoll.cc", "src/native/sys_posix.cc", "src/native/loop_uv.cc", "src/native/uring.cc", "src/native/sys_uring.cc", "src/native/kqueue_none.cc"] }],
+        ["OS=='linux'", { "sources": ["src/native/poll.cc", "src/native/epoll.cc", "src/native/sys_posix.cc", "src/native/loop_uv.cc", "src/native/uring.cc", "src/native/sys_uring.cc" ] }],
         ["OS!='linux' and OS!='win'", { "sources": ["src/native/poll.cc", "src/native/epoll_none.cc", "src/native/sys_posix.cc", "src/native/loop_uv.cc", "src/native/uring_none.cc"] }],
-        ["OS=='mac' or OS=='freebsd' or OS=='openbsd' or OS=='netbsd'", { "sources": ["src/native/kqueue.cc"] }],
-        ["OS!='linux' and OS!='win' and OS!='mac' and OS!='freebsd' and OS!='openbsd' and OS!='netbsd'", { "sources": ["src/native/kqueue_none.cc"] }],
+        ["OS=='mac' or OS=='freebsd'", { "sources": ["src/native/kqueue.cc"] }],
+        ["OS!='mac' and OS!='freebsd'", { "sources": ["src/native/kqueue_none.cc"] }],
         ["OS=='win'", {
-          "sources": ["src/native/poll_none.cc", "src/native/epoll_none.cc", "src/native/sys_win.cc", "src/native/loop_napi.cc", "src/native/uring_none.cc", "src/native/kqueue_none.cc"],
+          "sources": ["src/native/poll_none.cc", "src/native/epoll_none.cc", "src/native/sys_win.cc", "src/native/loop_napi.cc", "src/native/uring_none.cc"],
           "libraries": ["-lws2_32"]
         }]
       ]

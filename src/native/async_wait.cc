@@ -152,6 +152,9 @@ struct AsyncEngine {
     // waited on the readiness fd has no list: always ask.
     Scope scope(e->env);
     int n = (r > 0 && fresh && !e->fd_thread) ? src->Deliver(e->ready) : src->CollectNow();
+    // The thread's own poll(2) on the readiness fd failed while the set's
+    // zero-timeout look succeeds: report that failure instead of waiting again.
+    if (n == 0 && r < 0 && e->fd_thread) n = r;
     if (n == 0) {
       e->Post(seq);  // nothing after all: keep waiting
       return;
@@ -286,6 +289,10 @@ static AsyncEngine* MakeEngine(napi_env env, AsyncWait* owner, AsyncSource* src,
   if (kind == AsyncKind::kReadinessFd && !GetInstance(env)->fd_watch) {
     eng->fd_thread = true;
     eng->watch_fd = src->ReadinessFd();  // made now if it is made lazily (io_uring's eventfd)
+    if (eng->watch_fd < 0) {  // poll(2) would skip a negative fd and wait forever
+      delete eng;
+      ThrowSystemError(e, EBADF, src->ErrorSyscall());
+    }
   }
   if (kind == AsyncKind::kReadinessFd && !eng->fd_thread) {
     eng->edge = LoopWatchFd(env, src->ReadinessFd(), AsyncEngine::OnReadable, eng, &err);

@@ -16,7 +16,7 @@ struct Instance {
   std::unordered_set<sys::fd_t> owned;
   // Reused by recv()/recvFrom() so that a read allocates only its result.
   std::vector<uint8_t> scratch;
-  // Whether selectAsync() on epoll/io_uring may watch its fd in the host's
+  // Whether selectAsync() on epoll/io_uring/kqueue may watch its fd in the host's
   // loop (uv_poll); off on Bun and Deno (module.cc, binding.ts).
   bool fd_watch = true;
 

@@ -18,6 +18,7 @@
 #include <sys/time.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <climits>
 #include <unordered_map>
 #include <vector>
@@ -116,11 +117,11 @@ struct KqueueMech : MechBase {
     int n = ::kevent(kq_, pending_.data(), int(pending_.size()), events_.data(), int(room), tsp);
     if (n < 0) {
       // EINTR: the changes were applied (the kernel reads them before it
-      // sleeps). Anything else is the call's own failure (there is room for every
-      // change's error report). Either way they are not sent again: only
-      // deletions are queued, of fds that are no longer registered.
+      // sleeps), so they are not sent again. Any other failure (EFAULT,
+      // ENOMEM) may come before the kernel read them: they stay queued, as a
+      // deletion sent twice only reports ENOENT, which is ignored.
       int err = errno;
-      pending_.clear();
+      if (err == EINTR) pending_.clear();
       errno = err;
       return -1;
     }
@@ -130,7 +131,7 @@ struct KqueueMech : MechBase {
     // A change that reported an error (a queued deletion of a closed fd) makes
     // the kernel return at once with only those reports, without looking for
     // events (or sleeping): look again, now with no changes.
-    if (n == 0 && reports > 0) return Retry(tsp);
+    if (n == 0 && reports > 0) return Retry(tsp, room);
     return n;
   }
 
@@ -208,7 +209,10 @@ struct KqueueMech : MechBase {
     while (n < 0 && errno == EINTR);
     if (n < 0) {
       int err = errno;
-      // What was applied is unknown: make sure nothing of ours stays on this fd.
+      // What was applied is unknown: make sure nothing of ours stays on this
+      // fd, and queue the deletions again (one sent twice reports ENOENT, ignored).
+      for (size_t i = 0; i < queued; i++) changes[i].flags &= uint16_t(~EV_RECEIPT);
+      pending_.assign(changes.begin(), changes.begin() + std::ptrdiff_t(queued));
       Undo(fd, on);
       ThrowSystemError(env, err, "kevent");
     }
@@ -253,8 +257,8 @@ struct KqueueMech : MechBase {
     return j;
   }
 
-  int Retry(const timespec* tsp) {
-    int n = ::kevent(kq_, nullptr, 0, events_.data(), int(events_.size()), tsp);
+  int Retry(const timespec* tsp, size_t room) {
+    int n = ::kevent(kq_, nullptr, 0, events_.data(), int(room), tsp);
     int reports = 0;
     return n < 0 ? -1 : Compact(n, &reports);
   }

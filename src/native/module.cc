@@ -19,7 +19,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitKqueue(env, exports, inst);
   InitSocket(env, exports, inst);
   InitResolve(env, exports, inst);
-  // setFdWatch(on): whether selectAsync() on epoll/io_uring may watch its fd
+  // setFdWatch(on): whether selectAsync() on epoll/io_uring/kqueue may watch its fd
   // in the host's loop (uv_poll). Runtimes whose libuv is a partial stand-in
   // (Bun aborts in uv_poll_init; Deno's uv_poll misses wake-ups) get off from
   // binding.ts: the epoll fd or eventfd is then waited on by a waiter thread,

@@ -115,8 +115,8 @@ const override = process.env.IOMUX_ADDON_PATH;
 /** @internal */
 export const native = (override ? require(override) : nodeGypBuild(root)) as Binding;
 
-// selectAsync() on epoll and io_uring has Node's libuv loop watch the epoll fd
-// (or the ring's eventfd). Bun and Deno run Node-API addons without libuv and
+// selectAsync() on epoll, io_uring and kqueue has Node's libuv loop watch the epoll fd
+// (or the ring's eventfd, or the kqueue fd). Bun and Deno run Node-API addons without libuv and
 // stand in for parts of it: Bun aborts the process in uv_poll_init, Deno's
 // uv_poll misses wake-ups (a wait that never resolves). There, a waiter thread
 // blocks on that fd instead, as select/poll's does (docs/API.md, "Other

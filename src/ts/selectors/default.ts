@@ -1,4 +1,4 @@
-// DefaultSelector: epoll on Linux, kqueue on macOS and the BSDs, poll on other
+// DefaultSelector: epoll on Linux, kqueue on macOS and FreeBSD, poll on other
 // POSIX systems, select on Windows. IOMUX_BACKEND=select|poll|epoll|kqueue|io_uring overrides
 // (io_uring only ever by name).
 import { invalidArgValue } from '../argerrors';

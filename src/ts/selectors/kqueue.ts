@@ -1,11 +1,11 @@
-// kqueue(2)/kevent(2), macOS and the BSDs. selectAsync() watches the kqueue fd
+// kqueue(2)/kevent(2), macOS and FreeBSD. selectAsync() watches the kqueue fd
 // from Node's own loop (as EpollSelector watches its epoll fd). Elsewhere the
 // constructor throws ENOSYS naming the platform (the native stub says so).
 import { native, type NativeEpoll, type NativeSet } from '../binding';
 import type { FileLike } from '../filelike';
 import { BaseSelector, type Backend } from './base';
 
-/** A selector on kqueue(2) (macOS, BSD): planned; for now its constructor throws `ENOSYS`. */
+/** A selector on kqueue(2) (macOS, FreeBSD): `DefaultSelector` there; elsewhere its constructor throws `ENOSYS` naming the platform. */
 export class KqueueSelector<T = unknown, F extends FileLike = FileLike> extends BaseSelector<T, F> {
   readonly backend: Backend = 'kqueue';
   /** @internal */

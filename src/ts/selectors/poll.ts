@@ -3,7 +3,7 @@ import { native, type NativeSet } from '../binding';
 import type { FileLike } from '../filelike';
 import { BaseSelector, type Backend } from './base';
 
-/** A selector on poll(2): no fd limit; `DefaultSelector` on POSIX systems without epoll. `selectAsync()` waits on a thread of its own. */
+/** A selector on poll(2): no fd limit; `DefaultSelector` on POSIX systems without epoll or kqueue. `selectAsync()` waits on a thread of its own. */
 export class PollSelector<T = unknown, F extends FileLike = FileLike> extends BaseSelector<T, F> {
   readonly backend: Backend = 'poll';
   /** @internal */
