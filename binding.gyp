@@ -8,6 +8,7 @@
         "src/native/args.cc",
         "src/native/select.cc",
         "src/native/async_wait.cc",
+        "src/native/direct_watch.cc",
         "src/native/socket.cc",
         "src/native/address.cc",
         "src/native/resolve.cc"

@@ -4,6 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { it } from 'vitest';
 import { AF_UNIX, Socket } from '../src/ts/index';
+import { native } from '../src/ts/binding';
 
 export const LINUX = process.platform === 'linux';
 export const WINDOWS = process.platform === 'win32';
@@ -82,4 +83,25 @@ export function backendMissing(name: string): string {
 export function backendTitle(title: string, name: string): string {
   const why = backendMissing(name);
   return why ? `${title} (${why})` : title;
+}
+
+// selectAsync()'s two ways for small sets: direct watching (Node's loop watches
+// each registered fd; the default up to 64 fds) and the nested one
+// (IOMUX_DIRECT_MAX=0: the epoll fd, ring eventfd or waiter thread). Suites run
+// over both with useWay(); child processes inherit the way through the env.
+export type Way = 'direct' | 'nested';
+export const DIRECT_DEFAULT_MAX = 64;
+export const WAYS: readonly Way[] = ['direct', 'nested'];
+/** Why the direct way cannot run here, or '' when it can. */
+export const NO_DIRECT_WATCH = native.HAVE_DIRECT_WATCH ? '' : 'direct watching needs libuv fd watches, which a Node-API-only Windows build has not: its waits are the nested way';
+export function wayTitle(title: string, way: Way): string {
+  return way === 'direct' ? `${title} (direct watching)${NO_DIRECT_WATCH ? ` (skipped: ${NO_DIRECT_WATCH})` : ''}` : `${title} (nested: IOMUX_DIRECT_MAX=0)`;
+}
+/** Sets the way for this process and its children from now on; returns the limit it replaced. */
+export function setWay(way: Way | number): number {
+  const n = typeof way === 'number' ? way : way === 'direct' ? DIRECT_DEFAULT_MAX : 0;
+  const old = native.setDirectWatchMax();
+  native.setDirectWatchMax(n);
+  process.env.IOMUX_DIRECT_MAX = String(n);
+  return old;
 }

@@ -5,13 +5,13 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { getEventListeners, once } from 'node:events';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   AbortError, EVENT_READ, EVENT_WRITE, EpollSelector, KqueueSelector, PollSelector, SO_LINGER, SO_RCVBUF, SO_SNDBUF, SOL_SOCKET,
   SelectSelector, Socket, UringSelector, socketpair, type BaseSelector,
 } from '../src/ts/index';
 import { TIME_SCALE } from './time-scale';
-import { LINUX, WINE, backendMissing, backendTitle, itPipes, itProcFs } from './platform';
+import { LINUX, NO_DIRECT_WATCH, WAYS, WINE, backendMissing, backendTitle, itPipes, itProcFs, setWay, wayTitle } from './platform';
 
 // Forward slashes: the path goes into nested template literals, where a Windows backslash would be an escape.
 const root = path.resolve(__dirname, '..').split(path.sep).join('/');
@@ -41,8 +41,11 @@ function runChild(script: string, timeout = 20000, nodeArgs: string[] = []): Pro
   });
 }
 
-for (const [name, Cls, clsName] of BACKENDS) describe.skipIf(!!backendMissing(name))(backendTitle(`${name} selectAsync`, name), () => {
+for (const way of WAYS) for (const [name, Cls, clsName] of BACKENDS) describe.skipIf(!!backendMissing(name) || (way === 'direct' && !!NO_DIRECT_WATCH))(wayTitle(backendTitle(`${name} selectAsync`, name), way), () => {
   let sel: BaseSelector<string>;
+  let oldWay = 0;
+  beforeAll(() => { oldWay = setWay(way); });
+  afterAll(() => { setWay(oldWay); });
   const toClose: Array<() => void> = [];
 
   beforeEach(() => {
@@ -625,7 +628,10 @@ for (const [name, Cls, clsName] of BACKENDS) describe.skipIf(!!backendMissing(na
 // and restarting that watch is an EPOLL_CTL_ADD for which the kernel walks every
 // fd in the selector (milliseconds at 10,000 connections), so it is kept through
 // one loop turn with no wait armed, and stopped on the next.
-describe.skipIf(process.platform !== 'linux')('EpollSelector selectAsync: the watch in Node\'s epoll (Linux-only: /proc fdinfo)', () => {
+describe.skipIf(process.platform !== 'linux')('EpollSelector selectAsync: the watch in Node\'s epoll (Linux-only: /proc fdinfo) (nested: IOMUX_DIRECT_MAX=0)', () => {
+  let oldWay = 0;
+  beforeAll(() => { oldWay = setWay('nested'); });
+  afterAll(() => { setWay(oldWay); });
   /** Whether some epoll fd of this process other than `epfd` itself watches `epfd` (as Node's loop does). */
   function watchedByLoop(epfd: number): boolean {
     for (const name of fs.readdirSync('/proc/self/fd')) {
@@ -683,6 +689,84 @@ describe.skipIf(process.platform !== 'linux')('EpollSelector selectAsync: the wa
     } finally {
       sel.close();
       a.close();
+      b.close();
+    }
+  });
+});
+
+// Direct watching: Node's own epoll holds a duplicate of each registered fd
+// (never the fd's own number: direct_watch.h says why), started at the first
+// wait, kept through one unarmed loop turn, stopped on the next, and gone with
+// unregister() at once.
+describe.skipIf(process.platform !== 'linux')('selectAsync, direct watching: the duplicates in Node\'s epoll (Linux-only: /proc fdinfo)', () => {
+  let oldWay = 0;
+  beforeAll(() => { oldWay = setWay('direct'); });
+  afterAll(() => { setWay(oldWay); });
+  const target = (fd: number | string) => { try { return fs.readlinkSync(`/proc/self/fd/${fd}`); } catch { return ''; } };
+  /** Fds other than `fd` naming the same file as `fd` and watched by an epoll set of this process other than `own`. */
+  function watchedDuplicates(fd: number, own = -1): number[] {
+    const file = target(fd);
+    const found: number[] = [];
+    for (const name of fs.readdirSync('/proc/self/fd')) {
+      if (Number(name) === own || target(name) !== 'anon_inode:[eventpoll]') continue;
+      let info = '';
+      try { info = fs.readFileSync(`/proc/self/fdinfo/${name}`, 'utf8'); } catch { continue; }
+      for (const m of info.matchAll(/^tfd:\s+(\d+)\s/gm)) {
+        const t = Number(m[1]);
+        if (t !== fd && target(t) === file) found.push(t);
+      }
+    }
+    return found;
+  }
+  const turn = () => new Promise<void>((r) => setImmediate(r));
+
+  for (const [name, Cls] of BACKENDS) it.skipIf(!!backendMissing(name))(backendTitle(`${name}: a duplicate of the fd is watched while waits keep coming, stopped when they stop, closed by unregister()`, name), async () => {
+    const sel: BaseSelector<string> = new Cls<string>();
+    const [a, b] = socketpair();
+    try {
+      const key = sel.register(a, EVENT_READ);
+      const own = name === 'epoll' ? (sel as EpollSelector<string>).fileno() : -1;
+      expect(watchedDuplicates(a.fileno(), own)).toEqual([]); // no wait yet
+      const p = sel.selectAsync(null);
+      await sleep(5); // libuv applies the watch in its next poll phase
+      const dups = watchedDuplicates(a.fileno(), own);
+      expect(dups).toHaveLength(1);
+      // Close-on-exec, and the file keeps its blocking mode (socketpair() made it blocking).
+      const flags = parseInt(/flags:\s+(\d+)/.exec(fs.readFileSync(`/proc/self/fdinfo/${dups[0]}`, 'utf8'))![1], 8);
+      expect(flags & 0o2000000).toBe(0o2000000);
+      expect(flags & 0o4000).toBe(0);
+      b.send(Buffer.from('x'));
+      expect(await p).toEqual([[key, EVENT_READ]]);
+      // Still readable, nobody waiting: one unarmed wake-up keeps the watch...
+      await turn();
+      await turn();
+      expect(watchedDuplicates(a.fileno(), own)).toEqual(dups);
+      expect(await sel.selectAsync(null)).toEqual([[key, EVENT_READ]]);
+      // ...the next ones stop it (the duplicate stays open, out of Node's epoll).
+      await sleep(20);
+      expect(watchedDuplicates(a.fileno(), own)).toEqual([]);
+      expect(target(dups[0])).toBe(target(a.fileno()));
+      const cpu0 = process.cpuUsage();
+      const t0 = performance.now();
+      await sleep(200);
+      const used = process.cpuUsage(cpu0);
+      expect((used.user + used.system) / 1000).toBeLessThan((performance.now() - t0) / 2);
+      expect(a.recv(1)).toEqual(Buffer.from('x'));
+      const q = sel.selectAsync(null);
+      await sleep(5);
+      expect(watchedDuplicates(a.fileno(), own)).toEqual(dups);
+      b.send(Buffer.from('y'));
+      expect(await q).toEqual([[key, EVENT_READ]]);
+      expect(a.recv(1)).toEqual(Buffer.from('y'));
+      // unregister() closes the duplicate at once: the close() that follows really closes the socket.
+      sel.unregister(a);
+      expect(target(dups[0])).not.toBe(target(a.fileno()));
+      a.close();
+      b.setBlocking(false);
+      expect(b.recv(1)).toEqual(Buffer.alloc(0)); // EOF (not null: would block): nothing of ours holds a's file open
+    } finally {
+      sel.close();
+      if (!a.closed) a.close();
       b.close();
     }
   });

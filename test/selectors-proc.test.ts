@@ -16,13 +16,14 @@ const BACKENDS = [
 ] as const;
 
 /** Runs `script` (CommonJS, `io` is the package) in a fresh node; returns its last stdout line as JSON. */
-function runChild(script: string, opts: { shell?: string; timeout?: number } = {}): Record<string, unknown> {
+function runChild(script: string, opts: { shell?: string; timeout?: number; env?: NodeJS.ProcessEnv } = {}): Record<string, unknown> {
   const code = `const io = require(${JSON.stringify(root)});\n${script}`;
+  const env = opts.env ? { ...process.env, ...opts.env } : undefined;
   const out = opts.shell
     ? execFileSync('sh', ['-c', `${opts.shell}; exec "$0" -e "$1"`, process.execPath, code], {
-      encoding: 'utf8', timeout: opts.timeout ?? 30000,
+      encoding: 'utf8', timeout: opts.timeout ?? 30000, env,
     })
-    : execFileSync(process.execPath, ['-e', code], { encoding: 'utf8', timeout: opts.timeout ?? 30000 });
+    : execFileSync(process.execPath, ['-e', code], { encoding: 'utf8', timeout: opts.timeout ?? 30000, env });
   const lines = out.trim().split('\n');
   return JSON.parse(lines[lines.length - 1]) as Record<string, unknown>;
 }
@@ -145,7 +146,11 @@ for (const [name, cls] of BACKENDS) describe.skipIf(!!backendMissing(name))(back
 });
 
 describe('fds the selectors create', () => {
-  itProcFs('are close-on-exec (epoll fd, select/poll wake-up pipes, io_uring ring and eventfd), with a wait pending', () => {
+  // Direct watching (one fd registered: a duplicate of it per selector, in Node's
+  // loop) and the nested ways (IOMUX_DIRECT_MAX=0: the wake-up pipes and the eventfd).
+  for (const direct of [true, false]) itProcFs(direct
+    ? 'are close-on-exec (epoll fd, io_uring ring, the duplicates direct watching holds), with a wait pending'
+    : 'are close-on-exec (epoll fd, select/poll wake-up pipes, io_uring ring and eventfd), with a wait pending (IOMUX_DIRECT_MAX=0)', () => {
     const res = runChild(`
       const fs = require('node:fs');
       const fds = () => new Set(fs.readdirSync('/proc/self/fd').map(Number));
@@ -164,10 +169,12 @@ describe('fds the selectors create', () => {
       console.log(JSON.stringify({ flags, O_CLOEXEC: 0o2000000 }));
       for (const s of sels) s.close();
       a.close(); b.close();
-    `);
+    `, { env: { IOMUX_DIRECT_MAX: direct ? '64' : '0' } });
     const flags = res.flags as Array<[number, number]>;
-    // One epoll fd, two wake-up pipes, the ring and its eventfd at least (5 where io_uring is missing).
-    expect(flags.length).toBeGreaterThanOrEqual(backendMissing('io_uring') ? 5 : 7);
+    const uring = !backendMissing('io_uring');
+    // Direct: the epoll fd, a duplicate of a per selector, the ring (4 where io_uring
+    // is missing). Nested: one epoll fd, two wake-up pipes, the ring and its eventfd (5).
+    expect(flags.length).toBeGreaterThanOrEqual(direct ? (uring ? 6 : 4) : (uring ? 7 : 5));
     for (const [fd, f] of flags) expect(f & (res.O_CLOEXEC as number), `fd ${fd} flags ${f.toString(8)}`).not.toBe(0);
   });
 });

@@ -20,7 +20,7 @@ addon_api="$(node -p "require('node-addon-api').include_dir")"
 
 "$DLLTOOL" -d "$defdir/node_api.def" -l "$out/libnode.a" -D node.exe
 
-sources=(module errors args select async_wait loop_napi socket address resolve poll_none epoll_none uring_none kqueue_none sys_win)
+sources=(module errors args select async_wait direct_watch loop_napi socket address resolve poll_none epoll_none uring_none kqueue_none sys_win)
 objs=()
 for s in "${sources[@]}"; do
   obj="$out/$s.o"

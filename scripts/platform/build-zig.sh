@@ -27,7 +27,7 @@ uv_inc="$(dirname "$(dirname "$(command -v node)")")/include/node"
 export ZIG_GLOBAL_CACHE_DIR="$cache/zig-cache" ZIG_LOCAL_CACHE_DIR="$cache/zig-cache"
 
 # The source lists of binding.gyp's conditions for each OS.
-COMMON=(module errors args select async_wait socket address resolve poll sys_posix loop_uv)
+COMMON=(module errors args select async_wait direct_watch socket address resolve poll sys_posix loop_uv)
 DARWIN=("${COMMON[@]}" epoll_none uring_none kqueue)
 LINUX=("${COMMON[@]}" epoll uring sys_uring kqueue_none)
 

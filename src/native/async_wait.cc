@@ -1,5 +1,7 @@
 #include "async_wait.h"
 
+#include <system_error>
+
 #include "errors.h"
 #include "instance.h"
 #include "loop_edge.h"
@@ -22,9 +24,34 @@ constexpr uint32_t kUnarmedWakesBeforeStop = 2;
 // Everything libuv or the waiter thread may touch after the set is gone lives
 // here, on the heap: uv_close finishes on a later loop turn, and the
 // environment's teardown (a worker exiting) may come before or after the set's.
+// Consecutive wake-ups of the direct watches that the backend's own look finds
+// nothing for, within one wait, before the set is handed to the other ways: a
+// watch that keeps firing for what the backend does not report (a mask libuv
+// and the backend read differently) must not spin Node's loop. Wake-ups that
+// some other reader beat to the data (Node's own handle on the same socket)
+// are rarer than this per wait.
+constexpr uint32_t kEmptyDirectWakesBeforeFallback = 64;
+
+enum class Mode : uint8_t { kNone, kDirect, kLegacy };
+
 struct AsyncEngine {
-  LoopEdge* edge = nullptr;  // the fd watch or the async signal (loop_edge.h)
+  // Holds the loop while a wait is armed, and is the waiter thread's signal.
+  LoopEdge* keep = nullptr;
+  // kReadinessFd on Node: the readiness fd's watch, made when first needed.
+  LoopEdge* watch = nullptr;
   AsyncKind kind;
+  Instance* inst = nullptr;
+  Mode mode = Mode::kNone;  // the way of the wait armed (or last armed)
+  bool legacy_ready = false;  // the readiness watch or the thread is made
+  DirectWatches direct{this, OnDirect, OnDirectClosed};
+  std::vector<WatchSpec> specs;  // scratch for Registered()
+  bool refused = false;      // direct watching refused for the set of generation refused_gen
+  uint64_t refused_gen = 0;
+  uint32_t arm_gen = 0;      // bumped by every arm (and Looked())
+  uint32_t empty_wakes = 0;  // direct wake-ups of this wait whose look found nothing
+  int deferred_err = 0;      // a failure of AfterChange, for the pending wait
+  const char* deferred_syscall = nullptr;
+  int handles_open = 0;      // keep and watch, until their close callbacks ran
   // kReadinessFd without an fd watch (Instance::fd_watch off when it was
   // made, instance.h): the waiter thread blocks on watch_fd (plus the wake pipe) instead of
   // a snapshot, and the JS thread collects with a zero-timeout wait.
@@ -63,15 +90,15 @@ struct AsyncEngine {
 
   AsyncSource* source() { return owner ? owner->source_ : nullptr; }
 
-  void Ref() { LoopRef(edge, true); }
-  void Unref() { LoopRef(edge, false); }
+  void Ref() { LoopRef(keep, true); }
+  void Unref() { LoopRef(keep, false); }
 
   // The JS callback, on the JS thread. No C++ exception may leave a libuv
   // callback (one that did aborted the process when the environment was going
   // away), so plain Node-API; a throwing callback becomes an uncaught exception,
   // as a throwing timer callback does.
   // Inside the caller's handle scope.
-  void Call(int n) {
+  void Call(int n, const char* syscall = nullptr) {
     armed = false;
     Unref();
     if (!callback) return;
@@ -86,7 +113,7 @@ struct AsyncEngine {
       // worker, whose results array then reads as detached: -ENOBUFS). The
       // throw must not leave this libuv callback: nobody is left to call.
       try {
-        argv[2] = SystemError(Napi::Env(env), -n, src ? src->ErrorSyscall() : "wait").Value();
+        argv[2] = SystemError(Napi::Env(env), -n, syscall ? syscall : src ? src->ErrorSyscall() : "wait").Value();
         argc = 3;
       } catch (const Napi::Error&) {
         ok = false;
@@ -118,10 +145,10 @@ struct AsyncEngine {
   static void OnReadable(void* arg) {
     auto* e = static_cast<AsyncEngine*>(arg);
     AsyncSource* src = e->source();
-    if (!e->armed || !src || e->closing) {
-      if (src && !e->closing && ++e->unarmed_wakes < kUnarmedWakesBeforeStop) return;
+    if (!e->armed || e->mode != Mode::kLegacy || !src || e->closing) {
+      if (src && !e->closing && e->mode == Mode::kLegacy && ++e->unarmed_wakes < kUnarmedWakesBeforeStop) return;
       // Nothing wants it: stop watching until the next arm.
-      LoopStop(e->edge);
+      LoopStop(e->watch);
       e->polling = false;
       return;
     }
@@ -133,6 +160,14 @@ struct AsyncEngine {
 
   static void OnPosted(void* arg) {
     auto* e = static_cast<AsyncEngine*>(arg);
+    if (e->deferred_err) {
+      int err = e->deferred_err;
+      e->deferred_err = 0;
+      if (e->armed && e->source() && !e->closing) {
+        Scope scope(e->env);
+        e->Call(-err, e->deferred_syscall);
+      }
+    }
     uint32_t seq;
     int r;
     bool fresh;
@@ -145,7 +180,7 @@ struct AsyncEngine {
       fresh = e->post_gen == e->set_gen;
     }
     AsyncSource* src = e->source();
-    if (!e->armed || seq != e->seq || !src || e->closing) return;  // cancelled meanwhile
+    if (!e->armed || seq != e->seq || e->mode != Mode::kLegacy || !src || e->closing) return;  // cancelled meanwhile
     // The thread's ready list describes the set it snapshotted; if the set
     // changed since (or the wait failed), ask the kernel again, which also
     // reports the error the way a synchronous select() would. A thread that
@@ -224,7 +259,7 @@ struct AsyncEngine {
       post_gen = snap_gen;
       post_result = r;
       lk.unlock();
-      LoopSignal(edge);
+      LoopSignal(keep);
       lk.lock();
     }
   }
@@ -243,7 +278,8 @@ struct AsyncEngine {
     thread.join();
   }
 
-  // Stop everything and let libuv finish closing; the engine frees itself.
+  // Stop everything and let libuv finish closing; the engine frees itself
+  // once every handle of its own (keep, watch, the direct watches) is closed.
   void Close() {
     if (closing) return;
     closing = true;
@@ -259,70 +295,194 @@ struct AsyncEngine {
       napi_delete_reference(env, callback);
       callback = nullptr;
     }
-    LoopClose(edge, OnClosed, this);
+    direct.CloseAll();  // the duplicates go when libuv lets go of them
+    if (watch) LoopClose(watch, OnEdgeClosed, this);
+    LoopClose(keep, OnEdgeClosed, this);
   }
 
-  static void OnClosed(void* arg) {
+  static void OnEdgeClosed(void* arg) {
     auto* e = static_cast<AsyncEngine*>(arg);
-    if (e->hook) napi_remove_async_cleanup_hook(e->hook);
-    if (e->context) napi_async_destroy(e->env, e->context);
-    delete e;
+    e->handles_open--;
+    e->MaybeFinish();
+  }
+  // A direct watch finished closing (also while the engine lives on).
+  static void OnDirectClosed(void* arg) { static_cast<AsyncEngine*>(arg)->MaybeFinish(); }
+  void MaybeFinish() {
+    if (!closing || handles_open > 0 || direct.closing() > 0) return;
+    if (hook) napi_remove_async_cleanup_hook(hook);
+    if (context) napi_async_destroy(env, context);
+    delete this;
   }
 
   // Environment teardown (a worker exiting with a wait pending, say).
   static void OnTeardown(napi_async_cleanup_hook_handle hook, void* arg) {
     auto* e = static_cast<AsyncEngine*>(arg);
     e->hook = hook;
-    if (e->closing) return;  // OnClosed removes the hook
+    if (e->closing) return;  // the last close callback removes the hook
     e->Close();
+  }
+
+  // --- the ways -------------------------------------------------------------
+
+  // Whether this wait is served by direct watches; makes them match the set
+  // first. An error (a limit met while making them) is returned; a set that
+  // cannot be watched directly is refused until it changes.
+  WatchResult ChooseDirect(bool* use) {
+    *use = false;
+    AsyncSource* src = source();
+    size_t n = src->RegisteredCount();
+    if (!inst->fd_watch || !LoopCanWatchFds() || n == 0 || n > inst->direct_max) {
+      if (direct.size() > 0) direct.CloseAll();  // the set outgrew it: no duplicates held
+      return {};
+    }
+    uint64_t gen = src->RegistryGen();
+    if (refused && refused_gen == gen) return {};
+    refused = false;
+    if (direct.synced_gen != gen) {
+      specs.clear();
+      src->Registered(&specs);
+      WatchResult r = direct.Sync(env, specs, true);
+      if (r.err == kUnwatchable) {
+        Refuse(gen);
+        return {};
+      }
+      if (r.err) return r;
+      direct.synced_gen = gen;
+    }
+    *use = true;
+    return {};
+  }
+
+  void Refuse(uint64_t gen) {
+    refused = true;
+    refused_gen = gen;
+    direct.CloseAll();
+  }
+
+  // The readiness fd's watch, or the waiter thread, made on first use.
+  WatchResult EnsureLegacy() {
+    if (legacy_ready) return {};
+    AsyncSource* src = source();
+    if (!threaded()) {
+      int err = 0;
+      watch = LoopWatchFd(env, src->ReadinessFd(), OnReadable, this, &err);
+      if (!watch) return {err, "uv_poll_init"};
+      handles_open++;
+    } else {
+      if (fd_thread) {
+        watch_fd = src->ReadinessFd();  // made now if it is made lazily (io_uring's eventfd)
+        // poll(2) would skip a negative fd and wait forever
+        if (watch_fd < 0) return {errno ? errno : EBADF, src->ErrorSyscall()};
+      }
+      if (sys::OpenWake(&wake) < 0) return {sys::LastError(), "pipe"};
+      try {
+        thread = std::thread([this] { Run(); });
+      } catch (const std::system_error& ex) {
+        sys::CloseWake(&wake);
+        return {ex.code().value() ? ex.code().value() : EAGAIN, "pthread_create"};
+      }
+    }
+    legacy_ready = true;
+    return {};
+  }
+
+  void StopLegacy() {
+    if (!legacy_ready) return;
+    if (threaded()) {
+      std::lock_guard<std::mutex> g(mu);
+      job = false;
+      cancel_gen++;
+      if (in_wait) Poke();
+    } else if (polling) {
+      LoopStop(watch);
+      polling = false;
+    }
+  }
+
+  // Starts the armed wait (seq) the way the set asks for now, leaving the
+  // other way stopped. On an error nothing is started.
+  WatchResult Start() {
+    Mode was = mode;
+    bool use_direct = false;
+    WatchResult r = ChooseDirect(&use_direct);
+    if (r.err) return r;
+    if (use_direct) {
+      if (mode == Mode::kLegacy) StopLegacy();
+      mode = Mode::kDirect;
+      empty_wakes = 0;
+      return direct.StartAll();
+    }
+    if (mode == Mode::kDirect) direct.StopAll();
+    r = EnsureLegacy();
+    if (r.err) return r;
+    mode = Mode::kLegacy;
+    if (threaded()) {
+      if (!armed || was != Mode::kLegacy) Post(seq);  // a pending wait's thread already has it
+    } else if (!polling) {
+      if (int err = LoopStart(watch)) return {-err, "uv_poll_start"};
+      polling = true;
+    }
+    return {};
+  }
+
+  // A direct watch fired (JS thread).
+  static void OnDirect(void* arg, DirectWatch* w) {
+    auto* e = static_cast<AsyncEngine*>(arg);
+    AsyncSource* src = e->source();
+    if (!e->armed || e->mode != Mode::kDirect || !src || e->closing) {
+      if (src && !e->closing && e->mode == Mode::kDirect) {
+        if (w->gen != e->arm_gen) {
+          w->gen = e->arm_gen;
+          w->unarmed = 0;
+        }
+        if (++w->unarmed < kUnarmedWakesBeforeStop) return;
+      }
+      LoopStop(w->edge);  // nobody waits: until the next arm
+      return;
+    }
+    Scope scope(e->env);
+    int n = src->CollectNow();
+    if (n != 0) {
+      e->Call(n);
+      return;
+    }
+    // Nothing after all. Usually a reader that got there first (Node's own
+    // handle on the same socket); but if the number now names another file,
+    // or the backend keeps disagreeing with the watch, the other ways serve
+    // this set until it changes.
+    if (!e->direct.Stale(w) && ++e->empty_wakes < kEmptyDirectWakesBeforeFallback) return;
+    e->Refuse(src->RegistryGen());
+    WatchResult r = e->Start();
+    if (r.err) e->Call(-r.err, r.syscall);
   }
 };
 
-// Made on the first arm; throws (on the JS thread) if the loop or a pipe refuses.
-static AsyncEngine* MakeEngine(napi_env env, AsyncWait* owner, AsyncSource* src, AsyncKind kind) {
+// Made on the first arm; throws (on the JS thread) if the loop refuses.
+static AsyncEngine* MakeEngine(napi_env env, AsyncWait* owner, AsyncKind kind) {
   Napi::Env e(env);
   auto* eng = new AsyncEngine();
   eng->kind = kind;
   eng->env = env;
   eng->owner = owner;
+  eng->inst = GetInstance(e);
+  // Where there is no fd watch (Bun, Deno), a readiness fd is waited on by a thread.
+  eng->fd_thread = kind == AsyncKind::kReadinessFd && !eng->inst->fd_watch;
   int err = 0;
-  if (kind == AsyncKind::kReadinessFd && !GetInstance(env)->fd_watch) {
-    eng->fd_thread = true;
-    eng->watch_fd = src->ReadinessFd();  // made now if it is made lazily (io_uring's eventfd)
-    if (eng->watch_fd < 0) {  // poll(2) would skip a negative fd and wait forever
-      delete eng;
-      ThrowSystemError(e, EBADF, src->ErrorSyscall());
-    }
+  eng->keep = LoopAsync(env, AsyncEngine::OnPosted, eng, &err);
+  if (!eng->keep) {
+    delete eng;
+    ThrowSystemError(e, err, "uv_async_init");
   }
-  if (kind == AsyncKind::kReadinessFd && !eng->fd_thread) {
-    eng->edge = LoopWatchFd(env, src->ReadinessFd(), AsyncEngine::OnReadable, eng, &err);
-    if (!eng->edge) {
-      delete eng;
-      ThrowSystemError(e, err, "uv_poll_init");
-    }
-  } else {
-    if (sys::OpenWake(&eng->wake) < 0) {
-      err = sys::LastError();
-      delete eng;
-      ThrowSystemError(e, err, "pipe");
-    }
-    eng->edge = LoopAsync(env, AsyncEngine::OnPosted, eng, &err);
-    if (!eng->edge) {
-      sys::CloseWake(&eng->wake);
-      delete eng;
-      ThrowSystemError(e, err, "uv_async_init");
-    }
-  }
+  eng->handles_open = 1;
   napi_value name;
   napi_create_string_utf8(env, "iomux.selectAsync", NAPI_AUTO_LENGTH, &name);
   napi_async_init(env, nullptr, name, &eng->context);
   napi_add_async_cleanup_hook(env, AsyncEngine::OnTeardown, eng, &eng->hook);
-  if (eng->threaded()) eng->thread = std::thread([eng] { eng->Run(); });
   return eng;
 }
 
 void AsyncWait::Arm(napi_env env, napi_value callback, uint32_t seq) {
-  if (!engine_) engine_ = MakeEngine(env, this, source_, kind_);
+  if (!engine_) engine_ = MakeEngine(env, this, kind_);
   AsyncEngine* e = engine_;
   // One reference for the set's life: selectors pass the same function each time.
   bool same = false;
@@ -337,27 +497,20 @@ void AsyncWait::Arm(napi_env env, napi_value callback, uint32_t seq) {
   if (!e->callback && napi_create_reference(env, callback, 1, &e->callback) != napi_ok)
     ThrowSystemError(Napi::Env(env), ENOMEM, "napi_create_reference");
   e->seq = seq;
-  e->armed = true;
+  e->arm_gen++;
   e->unarmed_wakes = 0;
+  e->deferred_err = 0;
+  WatchResult r = e->Start();
+  if (r.err) ThrowSystemError(Napi::Env(env), r.err, r.syscall);
+  e->armed = true;
   armed_at_ns_ = LoopNowNs();
   e->Ref();  // a pending wait keeps the process alive, like a timer
-  if (!e->threaded()) {
-    if (!e->polling) {
-      int r = LoopStart(e->edge);
-      if (r < 0) {
-        e->armed = false;
-        e->Unref();
-        ThrowSystemError(Napi::Env(env), -r, "uv_poll_start");
-      }
-      e->polling = true;
-    }
-  } else {
-    e->Post(seq);
-  }
 }
 
 void AsyncWait::Looked() {
-  if (engine_) engine_->unarmed_wakes = 0;
+  if (!engine_) return;
+  engine_->unarmed_wakes = 0;
+  engine_->arm_gen++;
 }
 
 void AsyncWait::Cancel() {
@@ -365,8 +518,8 @@ void AsyncWait::Cancel() {
   if (!e || !e->armed) return;
   e->armed = false;
   e->Unref();
-  // kReadinessFd: the watch stays; its next wake-up, if any, stops it.
-  if (e->threaded()) {
+  // The watches stay; their next wake-up, if any, stops them.
+  if (e->mode == Mode::kLegacy && e->threaded()) {
     std::lock_guard<std::mutex> g(e->mu);
     e->job = false;
     e->cancel_gen++;
@@ -383,6 +536,29 @@ void AsyncWait::Changed() {
   if (!e || kind_ != AsyncKind::kWaiterThread) return;
   e->set_gen++;
   if (e->in_wait) e->Poke();
+}
+
+void AsyncWait::AfterChange(napi_env env) {
+  AsyncEngine* e = engine_;
+  if (!e || e->closing) return;
+  if (!e->armed) {
+    // Watches of fds no longer registered go now, so that the close() that
+    // follows an unregister() really closes the file; new ones wait for the arm.
+    if (e->direct.size() > 0 && e->direct.synced_gen != source_->RegistryGen()) {
+      e->specs.clear();
+      source_->Registered(&e->specs);
+      if (e->specs.size() > e->inst->direct_max) e->direct.CloseAll();
+      else e->direct.Sync(env, e->specs, false);
+    }
+    return;
+  }
+  // A pending wait follows the set at once, changing ways if it crossed direct_max.
+  WatchResult r = e->Start();
+  if (r.err == 0) return;
+  // Not from inside register(): the wait fails on the next loop turn.
+  e->deferred_err = r.err;
+  e->deferred_syscall = r.syscall;
+  LoopSignal(e->keep);
 }
 
 AsyncWait::Lock::Lock(AsyncWait& a)

@@ -1,4 +1,10 @@
-// selectAsync()'s wait off the JS thread, in one of two ways (AsyncKind):
+// selectAsync()'s wait off the JS thread, in one of three ways:
+//
+// direct        (any selector, while it holds at most Instance::direct_max fds,
+//               on Node: direct_watch.h) Node's own loop watches each
+//               registered fd; a wake-up runs the backend's zero-timeout wait.
+//
+// and otherwise by the mechanism's AsyncKind:
 //
 // kReadinessFd  the mechanism has an fd that is readable while anything in its
 //               set is ready (the epoll fd; an io_uring ring's eventfd). Node's
@@ -22,6 +28,7 @@
 #include <thread>
 #include <vector>
 
+#include "direct_watch.h"
 #include "sys.h"
 
 namespace iomux {
@@ -54,6 +61,12 @@ class AsyncSource {
   virtual void CollectSnapshot(ReadyList* out) = 0;
   // JS thread: copy a ready list into the results array; the count written.
   virtual int Deliver(const ReadyList& ready) = 0;
+  // Direct watching: how many fds are registered (0 for a set that cannot be
+  // watched fd by fd: the raw Poll and Epoll, whose masks libuv cannot say), a
+  // number that changes with every registration change, and the fds themselves.
+  virtual size_t RegisteredCount() const = 0;
+  virtual uint64_t RegistryGen() const = 0;
+  virtual void Registered(std::vector<WatchSpec>* out) const = 0;
 };
 
 struct AsyncEngine;
@@ -78,6 +91,10 @@ class AsyncWait {
   // The interest set changed (call with Lock held): a waiter thread blocked on
   // an old snapshot takes a new one; a ready list from an old one is re-collected.
   void Changed();
+  // Then, with the lock released: the direct watches follow the set (a pending
+  // wait may also change ways, when the set crosses direct_max). Never throws:
+  // a failure there fails the pending wait, later.
+  void AfterChange(napi_env env);
 
   // True while a wake-up's callback (and the promise reactions it triggers)
   // runs. A selector re-armed then has just been handed everything that was

@@ -19,6 +19,9 @@ struct Instance {
   // Whether selectAsync() on epoll/io_uring/kqueue may watch its fd in the host's
   // loop (uv_poll); off on Bun and Deno (module.cc, binding.ts).
   bool fd_watch = true;
+  // Selectors with at most this many fds have selectAsync() watch each fd in
+  // Node's loop (direct_watch.h); 0 turns that off. setDirectWatchMax (module.cc).
+  uint32_t direct_max = 64;
 
   ~Instance() {
     for (sys::fd_t fd : owned) sys::Close(fd);

@@ -52,6 +52,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <unordered_map>
 #include <vector>
 
 #include "args.h"
@@ -137,6 +138,11 @@ class InterestSet : public Napi::ObjectWrap<InterestSet<Mech>>, public AsyncSour
     for (size_t i = 0; i < n; i++) results_.Put(i, ready[i].fd, ready[i].mask);
     return int(n);
   }
+  size_t RegisteredCount() const override { return watched_.size(); }
+  uint64_t RegistryGen() const override { return registry_gen_; }
+  void Registered(std::vector<WatchSpec>* out) const override {
+    for (const auto& [fd, events] : watched_) out->push_back(WatchSpec{fd, events});
+  }
 
  private:
   // Defines self[name] as a raw Node-API function whose data is this set. The
@@ -156,10 +162,12 @@ class InterestSet : public Napi::ObjectWrap<InterestSet<Mech>>, public AsyncSour
     mech_.Close();
   }
 
-  uint32_t EventsArg(const Napi::CallbackInfo& info, size_t i, bool optional) {
+  // *loop: what a direct watch of the fd waits for (selectors only).
+  uint32_t EventsArg(const Napi::CallbackInfo& info, size_t i, bool optional, unsigned* loop) {
     if constexpr (Mech::kSelectorMasks) {
       uint32_t ev = ArgMask(info, i, kEventAll, "events");
       if (ev == 0) ThrowRangeError(info.Env(), "events must not be 0");
+      *loop = ((ev & kEventRead) ? kLoopRead : 0u) | ((ev & kEventWrite) ? kLoopWrite : 0u);
       return Mech::Encode(ev);
     } else {
       return optional ? ArgMaskOr(info, i, Mech::kAllowed, Mech::kDefault) : ArgMask(info, i, Mech::kAllowed);
@@ -170,19 +178,29 @@ class InterestSet : public Napi::ObjectWrap<InterestSet<Mech>>, public AsyncSour
     Napi::Env env = info.Env();
     mech_.CheckOpen(env);
     sys::fd_t fd = mech_.ToFd(env, info[0]);
-    uint32_t ev = EventsArg(info, 1, true);
-    AsyncWait::Lock g(async_);
-    mech_.Add(env, fd, ev);
-    async_.Changed();
+    unsigned loop = 0;
+    uint32_t ev = EventsArg(info, 1, true, &loop);
+    {
+      AsyncWait::Lock g(async_);
+      mech_.Add(env, fd, ev);
+      Watched(fd, loop);
+      async_.Changed();
+    }
+    async_.AfterChange(env);
   }
   void Modify(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     mech_.CheckOpen(env);
     sys::fd_t fd = mech_.ToFd(env, info[0]);
-    uint32_t ev = EventsArg(info, 1, false);
-    AsyncWait::Lock g(async_);
-    mech_.Modify(env, fd, ev);
-    async_.Changed();
+    unsigned loop = 0;
+    uint32_t ev = EventsArg(info, 1, false, &loop);
+    {
+      AsyncWait::Lock g(async_);
+      mech_.Modify(env, fd, ev);
+      Watched(fd, loop);
+      async_.Changed();
+    }
+    async_.AfterChange(env);
   }
   // remove(fd, lenient?): with `lenient`, what a closed (maybe reused) fd makes
   // the kernel say is not an error.
@@ -191,9 +209,20 @@ class InterestSet : public Napi::ObjectWrap<InterestSet<Mech>>, public AsyncSour
     mech_.CheckOpen(env);
     sys::fd_t fd = mech_.ToFd(env, info[0]);
     bool lenient = info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value();
-    AsyncWait::Lock g(async_);
-    mech_.Remove(env, fd, lenient);
-    async_.Changed();
+    {
+      AsyncWait::Lock g(async_);
+      mech_.Remove(env, fd, lenient);
+      if (watched_.erase(fd)) registry_gen_++;
+      async_.Changed();
+    }
+    async_.AfterChange(env);
+  }
+  // A selector's registration as direct watching sees it (after the mechanism took it).
+  void Watched(sys::fd_t fd, unsigned loop) {
+    if constexpr (Mech::kSelectorMasks) {
+      watched_[fd] = loop;
+      registry_gen_++;
+    }
   }
   void SetResults(const Napi::CallbackInfo& info) { results_.Set(info[0]); }
   void Cancel(const Napi::CallbackInfo&) { async_.Cancel(); }
@@ -307,6 +336,10 @@ class InterestSet : public Napi::ObjectWrap<InterestSet<Mech>>, public AsyncSour
   napi_env env_;
   Mech mech_;
   Results results_;
+  // Selectors: every registered fd and what a direct watch of it waits for
+  // (kLoopRead | kLoopWrite); registry_gen_ changes with it (async_wait.h).
+  std::unordered_map<sys::fd_t, unsigned> watched_;
+  uint64_t registry_gen_ = 1;
   AsyncWait async_;  // last: stopped (explicitly, first) before the rest goes
 };
 

@@ -20,9 +20,18 @@ using LoopCallback = void (*)(void* arg);
 // guaranteed (open one). nullptr and *err = errno-style code on failure.
 LoopEdge* LoopWatchFd(napi_env env, sys::fd_t fd, LoopCallback on_readable, void* arg, int* err);
 LoopEdge* LoopAsync(napi_env env, LoopCallback on_signal, void* arg, int* err);
-// Fd watch: start (0 or -errno) / stop watching.
+// Whether LoopWatchFd can work here (false where the loop is not libuv's).
+bool LoopCanWatchFds();
+// Fd watch: start (0 or -errno) / stop watching. LoopStart watches for
+// readability; LoopStartFor for what `events` (kLoopRead | kLoopWrite) says,
+// and changes it on a watch already started.
+enum : unsigned { kLoopRead = 1, kLoopWrite = 2 };
 int LoopStart(LoopEdge* e);
+int LoopStartFor(LoopEdge* e, unsigned events);
 void LoopStop(LoopEdge* e);
+// Whether a fd watch is started: libuv stops one by itself when its fd reports
+// an error (POLLERR), so a watch kept across waits asks before each.
+bool LoopActive(LoopEdge* e);
 // Async: any thread; coalesced like uv_async_send.
 void LoopSignal(LoopEdge* e);
 // Whether the edge keeps the loop (the process) alive.

@@ -44,8 +44,11 @@ LoopEdge* LoopAsync(napi_env env, LoopCallback on_signal, void* arg, int* err) {
   return e;
 }
 
+bool LoopCanWatchFds() { return false; }
 int LoopStart(LoopEdge*) { return -ENOSYS; }
+int LoopStartFor(LoopEdge*, unsigned) { return -ENOSYS; }
 void LoopStop(LoopEdge*) {}
+bool LoopActive(LoopEdge*) { return false; }
 
 void LoopSignal(LoopEdge* e) { napi_call_threadsafe_function(e->tsfn, nullptr, napi_tsfn_nonblocking); }
 

@@ -1,6 +1,9 @@
 // LoopEdge on libuv (POSIX): a uv_poll_t for the fd watch, a uv_async_t for
 // the waiter thread's signal.
 #include <uv.h>
+#ifdef __linux__
+#include <sys/epoll.h>
+#endif
 
 #include "loop_edge.h"
 
@@ -62,14 +65,21 @@ LoopEdge* LoopAsync(napi_env env, LoopCallback on_signal, void* arg, int* err) {
   return e;
 }
 
-int LoopStart(LoopEdge* e) {
-  return uv_poll_start(&e->h.poll, UV_READABLE, [](uv_poll_t* p, int, int) {
+bool LoopCanWatchFds() { return true; }
+
+int LoopStart(LoopEdge* e) { return LoopStartFor(e, kLoopRead); }
+
+int LoopStartFor(LoopEdge* e, unsigned events) {
+  int uv = ((events & kLoopRead) ? UV_READABLE : 0) | ((events & kLoopWrite) ? UV_WRITABLE : 0);
+  return uv_poll_start(&e->h.poll, uv, [](uv_poll_t* p, int, int) {
     auto* self = static_cast<LoopEdge*>(p->data);
     self->cb(self->arg);
   });
 }
 
 void LoopStop(LoopEdge* e) { uv_poll_stop(&e->h.poll); }
+
+bool LoopActive(LoopEdge* e) { return uv_is_active(e->handle()) != 0; }
 
 void LoopSignal(LoopEdge* e) { uv_async_send(&e->h.async); }
 
@@ -79,6 +89,18 @@ void LoopRef(LoopEdge* e, bool ref) {
 }
 
 void LoopClose(LoopEdge* e, LoopCallback on_closed, void* arg) {
+#ifdef __linux__
+  // Out of Node's epoll set now, whatever libuv does: libuv 1.47 and 1.48 may
+  // queue their own removal (io_uring batching) past the fd's close, and a
+  // file still open elsewhere would then stay in the set, reported forever.
+  if (e->is_poll) {
+    uv_os_fd_t fd;
+    if (uv_fileno(e->handle(), &fd) == 0) {
+      epoll_event dummy{};
+      epoll_ctl(uv_backend_fd(e->handle()->loop), EPOLL_CTL_DEL, fd, &dummy);
+    }
+  }
+#endif
   e->on_closed = on_closed;
   e->closed_arg = arg;
   uv_close(e->handle(), [](uv_handle_t* h) {

@@ -5,6 +5,7 @@
 #include "backends.h"
 #include "errors.h"
 #include "instance.h"
+#include "loop_edge.h"
 
 namespace iomux {
 
@@ -28,6 +29,21 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setFdWatch", Napi::Function::New(env, [inst](const Napi::CallbackInfo& info) {
     inst->fd_watch = info[0].ToBoolean().Value();
     return Napi::Boolean::New(info.Env(), inst->fd_watch);
+  }));
+  // Whether this build can watch fds in the host's loop at all (not on Windows,
+  // whose build links Node-API only: loop_napi.cc).
+  exports.Set("HAVE_DIRECT_WATCH", LoopCanWatchFds());
+  // setDirectWatchMax(n): the largest selector whose selectAsync() watches each
+  // fd in Node's loop (direct_watch.h); 0: never. Returns what is in force.
+  // Read at every arm, so it applies from the next selectAsync() on.
+  exports.Set("setDirectWatchMax", Napi::Function::New(env, [inst](const Napi::CallbackInfo& info) {
+    if (info.Length() > 0 && !info[0].IsUndefined()) {
+      double n = info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
+      if (!(n >= 0 && n <= 1e6) || n != double(uint32_t(n)))
+        ThrowRangeError(info.Env(), "direct watch limit must be an integer from 0 to 1000000");
+      inst->direct_max = uint32_t(n);
+    }
+    return Napi::Number::New(info.Env(), inst->direct_max);
   }));
   return exports;
 }

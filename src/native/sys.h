@@ -99,6 +99,14 @@ int GetSockName(fd_t fd, sockaddr* addr, socklen_t* len);
 
 // A new fd for the same open socket, close-on-exec.
 fd_t Dup(fd_t fd);
+// Which open file an fd refers to now (device and inode), to notice an fd that
+// was closed and its number reused; 0 or an errno (ENOSYS on Windows).
+struct FileId {
+  uint64_t dev = 0;
+  uint64_t ino = 0;
+  bool operator==(const FileId& o) const { return dev == o.dev && ino == o.ino; }
+};
+int GetFileId(fd_t fd, FileId* out);
 // Waits up to ms (>= 0) for fd to become readable (or writable); 1 ready,
 // 0 timed out, -1 error (EINTR included: the caller retries with what is left).
 int WaitFd(fd_t fd, bool write, int ms);

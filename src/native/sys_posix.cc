@@ -2,6 +2,7 @@
 #include "sys.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <time.h>
 
@@ -218,6 +219,14 @@ long RecvMsg(fd_t fd, IoBuf buf, void* control, size_t controllen, int flags, st
 }
 
 fd_t Dup(fd_t fd) { return fcntl(int(fd), F_DUPFD_CLOEXEC, 0); }
+
+int GetFileId(fd_t fd, FileId* out) {
+  struct stat st;
+  if (fstat(int(fd), &st) < 0) return errno;
+  out->dev = uint64_t(st.st_dev);
+  out->ino = uint64_t(st.st_ino);
+  return 0;
+}
 
 int WaitFd(fd_t fd, bool write, int ms) {
   pollfd p{int(fd), short(write ? POLLOUT : POLLIN), 0};

@@ -56,7 +56,19 @@ struct UringMech : MechBase {
   }
   // Registered with the ring on the first selectAsync(); -1 (uv_poll_init then
   // fails with EBADF) if the kernel refuses.
-  sys::fd_t ReadinessFd() { return ring_.EventFd(); }
+  // Changes queued before it existed (a direct wait submits them with its
+  // look) are sent now: the eventfd only counts completions of submitted polls.
+  sys::fd_t ReadinessFd() {
+    bool had = ring_.has_event_fd();
+    int efd = ring_.EventFd();
+    if (efd >= 0 && !had) {
+      if (int err = ring_.Flush()) {
+        errno = err;
+        return -1;
+      }
+    }
+    return efd;
+  }
 
   static uint32_t Encode(uint32_t ev) {
     return ((ev & kEventRead) ? uint32_t(POLLIN) : 0u) | ((ev & kEventWrite) ? uint32_t(POLLOUT) : 0u);

@@ -101,6 +101,8 @@ export interface Binding {
   pipe(): [number, number];
   systemError(errno: number, syscall: string, family?: number, address?: unknown): NodeJS.ErrnoException;
   setFdWatch(on: boolean): boolean;
+  setDirectWatchMax(n?: number): number;
+  readonly HAVE_DIRECT_WATCH: boolean;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -127,3 +129,14 @@ const fdWatchEnv = process.env.IOMUX_FD_WATCH;
 export const fdWatch = native.setFdWatch(
   fdWatchEnv === '1' || (fdWatchEnv !== '0' && !(process.versions.bun || process.versions.deno)),
 );
+
+// selectAsync() of a selector with at most this many registered fds has Node's
+// loop watch each fd (docs/API.md, "How selectAsync() waits"); above it, the
+// epoll fd, ring eventfd or waiter thread. IOMUX_DIRECT_MAX=0 turns it off
+// (the tests run both ways); unset, the addon's default (64).
+const directMaxEnv = process.env.IOMUX_DIRECT_MAX;
+if (directMaxEnv !== undefined && directMaxEnv !== '') {
+  const n = Number(directMaxEnv);
+  if (!Number.isInteger(n) || n < 0 || n > 1e6) throw new RangeError(`IOMUX_DIRECT_MAX must be an integer from 0 to 1000000, not ${JSON.stringify(directMaxEnv)}`);
+  native.setDirectWatchMax(n);
+}

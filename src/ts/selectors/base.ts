@@ -279,8 +279,13 @@ export abstract class BaseSelector<T = unknown, F extends FileLike = FileLike> {
     if (error !== undefined) return this.#settle((q) => q.reject(error), true);
     const ready = this.#collect(count);
     // Pairs of fds unregistered meanwhile are dropped; if none is left, wait again.
-    if (ready.length > 0) this.#settle((q) => q.resolve(ready), true);
-    else this.#arm(p, false);
+    if (ready.length > 0) return this.#settle((q) => q.resolve(ready), true);
+    try {
+      this.#arm(p, false);
+    } catch (err) {
+      // Called from Node's loop: an arm that fails (a limit met) fails the wait, never throws there.
+      this.#settle((q) => q.reject(err), true);
+    }
   }
 
   #startTimer(p: Pending<T, F>): void {
