@@ -7,17 +7,22 @@
 //              time into a socketpair every 2 ms; the process under test sleeps
 //              until the fd is readable, reads the stamp, and records the
 //              wake-up latency (p50/p99) and its own CPU time per wake-up.
+//              At each set size N (--sizes, default 1, 8, 64 and 1,000), the
+//              written fd is watched beside N - 1 idle ones: listening sockets
+//              nobody connects to (one fd each, so all stay below FD_SETSIZE).
 //   pingpong   always ready: write a byte on one end of a socketpair, wait until
 //              the other end is readable, read it, repeat (events/s, CPU per event).
 // Implementations: iomux's EpollSelector, UringSelector, PollSelector and SelectSelector
-// (selectAsync()), npm `epoll` (fivdi: epoll + a thread + uv_async), npm
+// (selectAsync()), each twice: as shipped (direct watching of each fd up to 64
+// fds) and with IOMUX_DIRECT_MAX=0 (the nested epoll fd, ring eventfd or waiter
+// thread: the way every size took before direct watching); npm `epoll` (fivdi: epoll + a thread + uv_async), npm
 // `socketwatcher` (a bare uv_poll_t), and Node `net` on the same fd. The raw
 // iomux Epoll class has no async form, so it is not in the table. The peers are
 // installed on demand into ~/.cache/iomux-bench/notify (scripts/lib/peers.mjs),
 // not into the project.
 //
 //   node scripts/bench/notify.mjs [--quick] [--rounds R] [--idle-ms MS] [--pingpong-ms MS]
-//                                 [--out DIR | --write] [--report-only]
+//                                 [--sizes 1,8,64,1000] [--out DIR | --write] [--report-only]
 //
 // Writes notify.{md,json,svg} to a new temporary directory, to --out DIR, or
 // with --write over the committed bench-results/ (scripts/lib/bench.mjs);
@@ -37,32 +42,40 @@ const root = path.resolve(here, '..', '..');
 const require = createRequire(import.meta.url);
 
 const PEERS = { epoll: '4.0.2', socketwatcher: '0.4.0' };
-const IMPLS = [
+const SELECTORS = [
   { id: 'iomux-epoll', label: 'iomux EpollSelector', color: '#d62728' },
   { id: 'iomux-io_uring', label: 'iomux UringSelector', color: '#17becf' },
   { id: 'iomux-poll', label: 'iomux PollSelector', color: '#2ca02c' },
   { id: 'iomux-select', label: 'iomux SelectSelector', color: '#1f77b4' },
+];
+const NESTED = ' (IOMUX_DIRECT_MAX=0)';
+const IMPLS = [
+  ...SELECTORS,
+  // The same selectors the way they waited before direct watching: every size nested.
+  ...SELECTORS.map((i) => ({ ...i, id: `${i.id}-nested`, label: `${i.label}, nested`, color: `${i.color}99`, env: { IOMUX_DIRECT_MAX: '0' }, nested: true })),
   { id: 'fivdi-epoll', label: 'npm epoll (fivdi)', color: '#9467bd' },
   { id: 'socketwatcher', label: 'npm socketwatcher (uv_poll)', color: '#8c564b' },
   { id: 'node-net', label: 'Node net', color: '#ff7f0e' },
   // Not a peer: socketwatcher's uv_poll on an epoll fd that holds the socket, plus
   // one epoll_wait(…, 0) per wake (iomux's raw Epoll) -- what EpollSelector's
   // selectAsync() does in the kernel, without its promise and callback.
-  { id: 'control-nested', label: 'control: uv_poll on an epoll fd + epoll_wait(0)', color: '#7f7f7f', control: true },
+  { id: 'control-nested', label: 'control: uv_poll on an epoll fd + epoll_wait(0)', color: '#7f7f7f', control: true, sizes: [1] },
 ];
+const DEFAULT_SIZES = [1, 8, 64, 1000];
 const PERIOD_US = 2000;
 
 const argv = process.argv.slice(2);
 
 // ---- the process under test ------------------------------------------------
 
-// Each implementation as `watch(fd, onReadable) -> stop()`: onReadable runs on
-// every readiness notification and must consume what is readable.
+// Each implementation as `watch(fds, onReadable) -> stop()`: fds[0] is the
+// written fd, the rest are idle; onReadable runs on every readiness
+// notification of fds[0] and must consume what is readable.
 function watchers(peerDirs) {
   const io = require(root);
-  const selector = (Cls) => (fd, onReadable) => {
+  const selector = (Cls) => (fds, onReadable) => {
     const sel = new Cls();
-    sel.register(fd, io.EVENT_READ);
+    for (const fd of fds) sel.register(fd, io.EVENT_READ);
     let running = true;
     (async () => {
       while (running) {
@@ -76,33 +89,32 @@ function watchers(peerDirs) {
     };
   };
   const peer = (name) => createRequire(path.join(peerDirs, 'package.json'))(name);
-  const socketwatcher = (fd, onReadable) => {
+  const socketwatcher = (fds, onReadable) => {
     const { SocketWatcher } = peer('socketwatcher');
-    const w = new SocketWatcher();
-    w.callback = onReadable;
-    w.set(fd, true, false);
-    w.start();
-    return () => w.stop();
+    const ws = fds.map((fd, i) => {
+      const w = new SocketWatcher();
+      w.callback = i === 0 ? onReadable : () => {};
+      w.set(fd, true, false);
+      w.start();
+      return w;
+    });
+    return () => { for (const w of ws) w.stop(); };
   };
-  return {
-    'iomux-epoll': selector(io.EpollSelector),
-    'iomux-io_uring': selector(io.UringSelector),
-    'iomux-poll': selector(io.PollSelector),
-    'iomux-select': selector(io.SelectSelector),
-    'fivdi-epoll': (fd, onReadable) => {
+  const table = {
+    'fivdi-epoll': (fds, onReadable) => {
       const { Epoll } = peer('epoll');
       const ep = new Epoll((err) => {
         if (err) throw err;
         onReadable();
       });
-      ep.add(fd, Epoll.EPOLLIN);
+      for (const fd of fds) ep.add(fd, Epoll.EPOLLIN);
       return () => ep.close();
     },
     socketwatcher,
-    'control-nested': (fd, onReadable) => {
+    'control-nested': (fds, onReadable) => {
       const ep = new io.Epoll();
-      ep.register(fd, io.EPOLLIN);
-      const stop = socketwatcher(ep.fileno(), () => {
+      for (const fd of fds) ep.register(fd, io.EPOLLIN);
+      const stop = socketwatcher([ep.fileno()], () => {
         if (ep.poll(0).length > 0) onReadable();
       });
       return () => {
@@ -111,9 +123,12 @@ function watchers(peerDirs) {
       };
     },
   };
+  const classes = { 'iomux-epoll': io.EpollSelector, 'iomux-io_uring': io.UringSelector, 'iomux-poll': io.PollSelector, 'iomux-select': io.SelectSelector };
+  for (const [id, Cls] of Object.entries(classes)) table[id] = table[`${id}-nested`] = selector(Cls);
+  return table;
 }
 
-async function worker(impl, scenario, measureMs, warmMs, writerExe, peerDirs) {
+async function worker(impl, scenario, measureMs, warmMs, writerExe, peerDirs, setSize) {
   const io = require(root);
   const { native } = require(path.join(root, 'dist', 'binding.js'));
   const buf = Buffer.alloc(4096);
@@ -129,6 +144,18 @@ async function worker(impl, scenario, measureMs, warmMs, writerExe, peerDirs) {
     b.close();
     const fd = a.fileno();
     a.setBlocking(false);
+    // The idle rest of the set: listening sockets nobody connects to, never
+    // readable, one fd each (so 1,000 of them stay below select(2)'s
+    // FD_SETSIZE), each its own file (the kernel caps the wake-up paths of one
+    // file through nested epoll sets: duplicates of one socket would not nest).
+    const idleFds = [];
+    for (let i = 1; i < setSize; i++) {
+      const l = new io.Socket(io.AF_INET);
+      l.bind(['127.0.0.1', 0]);
+      l.listen(1);
+      idleFds.push(l.detach());
+    }
+    const fds = [fd, ...idleFds];
     const stamps = (data, n) => {
       const now = process.hrtime.bigint();
       for (let off = 0; off + 8 <= n; off += 8) if (measuring) lat.push(Number(now - data.readBigInt64LE(off)));
@@ -140,9 +167,10 @@ async function worker(impl, scenario, measureMs, warmMs, writerExe, peerDirs) {
         if (measuring) events++;
         stamps(d, d.length);
       });
-      stop = () => s.destroy();
+      const rest = idleFds.map((f) => new net.Socket({ fd: f, readable: true, writable: false }));
+      stop = () => { s.destroy(); for (const r of rest) r.destroy(); };
     } else {
-      stop = watchers(peerDirs)[impl](fd, () => {
+      stop = watchers(peerDirs)[impl](fds, () => {
         if (measuring) events++;
         const n = native.recvInto(fd, buf);
         if (n) stamps(buf, n);
@@ -191,7 +219,7 @@ async function worker(impl, scenario, measureMs, warmMs, writerExe, peerDirs) {
       });
       stop = () => s.destroy();
     } else {
-      stop = watchers(peerDirs)[impl](fa, onReadable);
+      stop = watchers(peerDirs)[impl]([fa], onReadable);
     }
     // Warm up, then measure a fresh window.
     deadline = performance.now() + warmMs;
@@ -226,13 +254,17 @@ async function parent() {
     rounds: { type: 'string' },
     'idle-ms': { type: 'string' },
     'pingpong-ms': { type: 'string' },
-  }, 'node scripts/bench/notify.mjs [--rounds R] [--idle-ms MS] [--pingpong-ms MS]');
+    sizes: { type: 'string' },
+  }, 'node scripts/bench/notify.mjs [--rounds R] [--idle-ms MS] [--pingpong-ms MS] [--sizes 1,8,64,1000]');
   if (cli.reportOnly) return finish(cli, readResults(cli, 'notify'));
   const quick = cli.quick;
   const rounds = numberFlag(cli, 'rounds', quick ? 1 : 3, 1);
   const idleMs = numberFlag(cli, 'idle-ms', quick ? 1000 : 3000, 1);
   const pingMs = numberFlag(cli, 'pingpong-ms', quick ? 500 : 1500, 1);
   const warmMs = quick ? 200 : 500;
+  const sizesFlag = cli.values?.sizes ?? cli.sizes;
+  const sizes = sizesFlag ? String(sizesFlag).split(',').map(Number) : quick ? [1, 64] : DEFAULT_SIZES;
+  if (sizes.some((n) => !Number.isInteger(n) || n < 1 || n > 1000)) throw new Error(`--sizes takes integers from 1 to 1000, not ${sizesFlag}`);
   if (!fs.existsSync(path.join(root, 'dist', 'index.js'))) throw new Error('dist/ is missing: run `npm run build:ts` first');
 
   const cc = process.env.CC || 'cc';
@@ -256,54 +288,67 @@ async function parent() {
 
   const machine = describeMachine({
     cc: spawnSync(cc, ['--version'], { encoding: 'utf8' }).stdout?.split('\n')[0] ?? 'unknown',
-    mode: `${rounds} round${rounds === 1 ? '' : 's'} (order rotating; median), idle ${idleMs / 1000} s and ping-pong ${pingMs / 1000} s measured per run`,
+    mode: `${rounds} round${rounds === 1 ? '' : 's'} (order rotating; median), idle ${idleMs / 1000} s at ${sizes.join(', ')} fds and ping-pong ${pingMs / 1000} s measured per run`,
   });
   const runs = [];
   try {
     for (let r = 0; r < rounds; r++) {
-      for (const scenario of ['idle', 'pingpong']) {
+      const cells = [...sizes.map((n) => ['idle', n]), ['pingpong', 1]];
+      for (const [scenario, n] of cells) {
+        const here = impls.filter((i) => !i.sizes || i.sizes.includes(n));
         // Rotate who goes first, so no implementation always follows the same one.
-        const order = impls.map((_, k) => impls[(k + r) % impls.length]);
+        const order = here.map((_, k) => here[(k + r) % here.length]);
         for (const impl of order) {
           const ms = scenario === 'idle' ? idleMs : pingMs;
-          const res = runWorker(impl.id, scenario, ms, warmMs, writer, peerDir);
-          runs.push({ round: r, scenario, impl: impl.id, ...res });
-          process.stderr.write(`round ${r + 1}/${rounds} ${scenario.padEnd(8)} ${impl.id.padEnd(14)} ${res.error ? `error: ${res.error}` : `${res.cpuPerEventUs.toFixed(2)} us CPU/event${scenario === 'idle' ? `, p50 ${res.p50Us.toFixed(0)} us, p99 ${res.p99Us.toFixed(0)} us` : `, ${Math.round(res.perSec)} events/s`}`}\n`);
+          const res = runWorker(impl, scenario, ms, warmMs, writer, peerDir, n);
+          runs.push({ round: r, scenario, size: n, impl: impl.id, ...res });
+          process.stderr.write(`round ${r + 1}/${rounds} ${scenario.padEnd(8)} ${String(n).padStart(4)} fds ${impl.id.padEnd(22)} ${res.error ? `error: ${res.error}` : `${res.cpuPerEventUs.toFixed(2)} us CPU/event${scenario === 'idle' ? `, p50 ${res.p50Us.toFixed(0)} us, p99 ${res.p99Us.toFixed(0)} us, ${res.switchesPerEvent.toFixed(2)} switches` : `, ${Math.round(res.perSec)} events/s`}`}\n`);
         }
       }
     }
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
-  finish(cli, { machine, versions, impls: impls.map((i) => i.id), runs });
+  finish(cli, { machine, versions, impls: impls.map((i) => i.id), sizes, runs });
 }
 
-function runWorker(impl, scenario, ms, warmMs, writer, peerDir) {
-  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--worker', impl, scenario, String(ms), String(warmMs), writer, peerDir], {
+function runWorker(impl, scenario, ms, warmMs, writer, peerDir, setSize) {
+  const env = { ...process.env, ...(impl.env ?? {}) };
+  if (!impl.env) delete env.IOMUX_DIRECT_MAX;
+  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--worker', impl.id, scenario, String(ms), String(warmMs), writer, peerDir, String(setSize)], {
     encoding: 'utf8',
     timeout: ms + warmMs + 30000,
+    env,
   });
   const line = r.stdout?.trim().split('\n').pop();
   if (r.status !== 0 || !line) return { error: (r.stderr || `status ${r.status}`).trim().split('\n').slice(-3).join(' | ') };
   return JSON.parse(line);
 }
 
+// Runs saved before the set-size dimension have no size: one fd.
+const sizeOf = (r) => r.size ?? 1;
+
 function summarize(saved) {
-  const rows = {};
-  for (const id of saved.impls) {
-    const of = (scenario) => saved.runs.filter((r) => r.impl === id && r.scenario === scenario && !r.error);
-    const idle = of('idle');
-    const ping = of('pingpong');
-    rows[id] = {
-      idleCpu: median(idle.map((r) => r.cpuPerEventUs)),
-      p50: median(idle.map((r) => r.p50Us)),
-      p99: median(idle.map((r) => r.p99Us)),
-      wakes: median(idle.map((r) => r.events)),
-      switches: median(idle.map((r) => r.switchesPerEvent).filter(Number.isFinite)),
-      pingRate: median(ping.map((r) => r.perSec)),
-      pingCpu: median(ping.map((r) => r.cpuPerEventUs)),
-      errors: saved.runs.filter((r) => r.impl === id && r.error).map((r) => r.error),
-    };
+  const sizes = saved.sizes ?? [1];
+  const rows = {};  // rows[size][id]
+  for (const n of sizes) {
+    rows[n] = {};
+    for (const id of saved.impls) {
+      const idle = saved.runs.filter((r) => r.impl === id && r.scenario === 'idle' && sizeOf(r) === n && !r.error);
+      const ping = saved.runs.filter((r) => r.impl === id && r.scenario === 'pingpong' && !r.error);
+      const ran = saved.runs.some((r) => r.impl === id && sizeOf(r) === n);
+      if (!ran) continue;
+      rows[n][id] = {
+        idleCpu: median(idle.map((r) => r.cpuPerEventUs)),
+        p50: median(idle.map((r) => r.p50Us)),
+        p99: median(idle.map((r) => r.p99Us)),
+        wakes: median(idle.map((r) => r.events)),
+        switches: median(idle.map((r) => r.switchesPerEvent).filter(Number.isFinite)),
+        pingRate: median(ping.map((r) => r.perSec)),
+        pingCpu: median(ping.map((r) => r.cpuPerEventUs)),
+        errors: saved.runs.filter((r) => r.impl === id && sizeOf(r) === n && r.error).map((r) => r.error),
+      };
+    }
   }
   return rows;
 }
@@ -319,76 +364,110 @@ const label = (id) => IMPLS.find((i) => i.id === id)?.label ?? id;
 const f1 = (v) => (Number.isFinite(v) ? v.toFixed(1) : 'n/a');
 const f2 = (v) => (Number.isFinite(v) ? v.toFixed(2) : 'n/a');
 const int = (v) => (Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : 'n/a');
+const ratio = (v, base) => (base && Number.isFinite(v) && Number.isFinite(base) ? `${(v / base).toFixed(2)}×` : 'n/a');
+const fds = (n) => `${n.toLocaleString('en-US')} fd${n === 1 ? '' : 's'}`;
 
 function report(saved, rows) {
   const m = saved.machine;
-  const sw = rows.socketwatcher;
-  const fv = rows['fivdi-epoll'];
-  const ratio = (v, base) => (base && Number.isFinite(v) && Number.isFinite(base) ? `${(v / base).toFixed(2)}×` : 'n/a');
+  const sizes = saved.sizes ?? [1];
   const L = [];
   L.push('# bench:notify — readiness notification, side by side', '');
   L.push(`${m.date}; ${m.cpu}, ${m.cores} cores; ${m.kernel}; Node ${m.node}; load ${m.load} at the start; ${m.mode}.`);
   L.push(`Peers (installed by the bench into ~/.cache/iomux-bench/notify, not dependencies): ${Object.entries(saved.versions).map(([p, v]) => `\`${p}\` ${v}`).join(', ')}.`);
   if (Number(m.load.split(' ')[0]) > m.cores / 2) L.push('', `**Busy machine** (load ${m.load.split(' ')[0]} on ${m.cores} cores): absolute figures are noisy; compare the ratios within this run.`);
-  L.push('', '## Idle wake-ups: a stamp every 2 ms into a socketpair, the process asleep in between', '');
-  L.push('| implementation | wakes | latency p50 (µs) | p99 (µs) | CPU per wake (µs) | × socketwatcher | × fivdi epoll | context switches per wake |');
-  L.push('|---|--:|--:|--:|--:|--:|--:|--:|');
-  for (const id of saved.impls) {
-    const r = rows[id];
-    L.push(`| ${label(id)} | ${int(r.wakes)} | ${f1(r.p50)} | ${f1(r.p99)} | ${f2(r.idleCpu)} | ${ratio(r.idleCpu, sw?.idleCpu)} | ${ratio(r.idleCpu, fv?.idleCpu)} | ${f2(r.switches)} |`);
-  }
-  L.push('', '## Always ready: ping-pong over a socketpair (write, wait readable, read)', '');
-  L.push('| implementation | events/s | CPU per event (µs) | × socketwatcher | × fivdi epoll |');
-  L.push('|---|--:|--:|--:|--:|');
-  for (const id of saved.impls) {
-    const r = rows[id];
-    L.push(`| ${label(id)} | ${int(r.pingRate)} | ${f2(r.pingCpu)} | ${ratio(r.pingCpu, sw?.pingCpu)} | ${ratio(r.pingCpu, fv?.pingCpu)} |`);
-  }
-  L.push('', '## Targets (ratios of CPU per event within this run)', '');
-  const t = (ok) => (ok ? 'met' : '**missed**');
-  const ep = rows['iomux-epoll'];
-  if (ep && sw) L.push(`- EpollSelector idle CPU/wake ≤ 1.1× socketwatcher's: ${ratio(ep.idleCpu, sw.idleCpu)} — ${t(ep.idleCpu <= 1.1 * sw.idleCpu)}`);
-  if (ep && fv) L.push(`- EpollSelector idle CPU/wake < fivdi epoll's: ${ratio(ep.idleCpu, fv.idleCpu)} — ${t(ep.idleCpu < fv.idleCpu)}`);
-  for (const id of ['iomux-poll', 'iomux-select']) {
-    if (rows[id] && sw) L.push(`- ${label(id)} idle CPU/wake ≤ 1.5× socketwatcher's: ${ratio(rows[id].idleCpu, sw.idleCpu)} — ${t(rows[id].idleCpu <= 1.5 * sw.idleCpu)}`);
-  }
-  const peers = saved.impls.filter((id) => !id.startsWith('iomux-') && !IMPLS.find((i) => i.id === id)?.control);
-  for (const id of ['iomux-epoll', 'iomux-poll', 'iomux-select']) {
-    if (!rows[id]) continue;
-    const best = Math.min(...peers.map((p) => rows[p].pingCpu).filter(Number.isFinite));
-    L.push(`- ${label(id)} ping-pong CPU/event below every peer's (best peer ${f2(best)} µs): ${f2(rows[id].pingCpu)} µs — ${t(rows[id].pingCpu < best)}`);
-  }
-  const ctl = rows['control-nested'];
-  if (ep && ctl && sw) {
-    L.push('', '## What the idle gaps are made of', '');
-    L.push(`- EpollSelector against the control (socketwatcher's uv_poll on an epoll fd holding the socket, plus one \`epoll_wait(…, 0)\` per wake, no promise and no iomux code): ${ratio(ep.idleCpu, ctl.idleCpu)}; the control against socketwatcher on the socket itself: ${ratio(ctl.idleCpu, sw.idleCpu)}. The part of EpollSelector's gap that the control shares is the kernel's nested epoll wake-up and the second look, which watching the selector's one epoll fd (not each registered fd) costs.`);
-    for (const id of ['iomux-poll', 'iomux-select']) {
-      if (rows[id] && Number.isFinite(rows[id].switches) && Number.isFinite(sw.switches)) L.push(`- ${label(id)}: ${f2(rows[id].switches)} context switches per wake against socketwatcher's ${f2(sw.switches)}: the waiter thread is woken by the fd, wakes Node's loop (uv_async), and is woken again by the next arm.`);
+  L.push('', 'Selectors as shipped watch each fd in Node\'s loop while they hold at most 64 (direct watching); the rows marked *nested* are the same selectors with `IOMUX_DIRECT_MAX=0`, the way every size waited before (the epoll fd or ring eventfd in Node\'s loop; a waiter thread for poll and select). Above 64 fds both are the nested way.');
+  for (const n of sizes) {
+    const r = rows[n];
+    const sw = r.socketwatcher;
+    L.push('', `## Idle wake-ups, ${fds(n)} watched: a stamp every 2 ms into one of them, the process asleep in between`, '');
+    L.push('| implementation | wakes | latency p50 (µs) | p99 (µs) | CPU per wake (µs) | × socketwatcher | p50 × socketwatcher | context switches per wake |');
+    L.push('|---|--:|--:|--:|--:|--:|--:|--:|');
+    for (const id of saved.impls) {
+      const x = r[id];
+      if (!x) continue;
+      L.push(`| ${label(id)} | ${int(x.wakes)} | ${f1(x.p50)} | ${f1(x.p99)} | ${f2(x.idleCpu)} | ${ratio(x.idleCpu, sw?.idleCpu)} | ${ratio(x.p50, sw?.p50)} | ${f2(x.switches)} |`);
     }
   }
-  const errs = saved.impls.filter((id) => rows[id].errors.length);
-  if (errs.length) L.push('', ...errs.map((id) => `- ${label(id)} failed in ${rows[id].errors.length} run(s): ${rows[id].errors[0]}`));
+  const one = rows[sizes.includes(1) ? 1 : sizes[0]];
+  const sw1 = one.socketwatcher;
+  L.push('', '## Always ready: ping-pong over a socketpair (write, wait readable, read), 1 fd', '');
+  L.push('| implementation | events/s | CPU per event (µs) | × socketwatcher |');
+  L.push('|---|--:|--:|--:|');
+  for (const id of saved.impls) {
+    const x = one[id];
+    if (!x) continue;
+    L.push(`| ${label(id)} | ${int(x.pingRate)} | ${f2(x.pingCpu)} | ${ratio(x.pingCpu, sw1?.pingCpu)} |`);
+  }
+
+  L.push('', '## Targets (medians; ratios within this run)', '');
+  const t = (ok) => (ok ? 'met' : '**missed**');
+  const shipped = SELECTORS.map((i) => i.id).filter((id) => saved.impls.includes(id));
+  for (const n of sizes) {
+    const r = rows[n];
+    const sw = r.socketwatcher;
+    if (!sw) continue;
+    if (n <= 8) {
+      for (const id of shipped) {
+        const x = r[id];
+        if (!x) continue;
+        L.push(`- ${fds(n)}, ${label(id)}: CPU per wake ≤ 1.1× socketwatcher's: ${ratio(x.idleCpu, sw.idleCpu)} — ${t(x.idleCpu <= 1.1 * sw.idleCpu)}; one context switch per wake: ${f2(x.switches)} (socketwatcher ${f2(sw.switches)}) — ${t(x.switches <= 1.1)}; p50 ≤ 1.2× socketwatcher's: ${ratio(x.p50, sw.p50)} — ${t(x.p50 <= 1.2 * sw.p50)}`);
+      }
+    } else if (n <= 64) {
+      for (const id of shipped) {
+        const x = r[id];
+        if (x) L.push(`- ${fds(n)}, ${label(id)}: CPU per wake ≤ 1.2× socketwatcher's: ${ratio(x.idleCpu, sw.idleCpu)} — ${t(x.idleCpu <= 1.2 * sw.idleCpu)}`);
+      }
+    } else {
+      for (const id of shipped) {
+        const x = r[id];
+        const before = r[`${id}-nested`];
+        // Within 5 %: what two runs of the same code differ by here.
+        if (x && before) L.push(`- ${fds(n)}, ${label(id)}: no worse than before direct watching (the nested row, same run): ${ratio(x.idleCpu, before.idleCpu)} — ${t(x.idleCpu <= 1.05 * before.idleCpu)}`);
+      }
+    }
+  }
+  const peers = saved.impls.filter((id) => !id.startsWith('iomux-') && !IMPLS.find((i) => i.id === id)?.control);
+  const best = Math.min(...peers.map((p) => one[p]?.pingCpu).filter(Number.isFinite));
+  for (const id of shipped) {
+    if (one[id]) L.push(`- ${label(id)} ping-pong CPU per event below every peer's (best peer ${f2(best)} µs): ${f2(one[id].pingCpu)} µs — ${t(one[id].pingCpu < best)}`);
+  }
+
+  const ctl = one['control-nested'];
+  const ep = one['iomux-epoll-nested'];
+  if (ctl && sw1) {
+    L.push('', '## What the nested way is made of (1 fd)', '');
+    if (ep) L.push(`- EpollSelector nested against the control (socketwatcher's uv_poll on an epoll fd holding the socket, plus one \`epoll_wait(…, 0)\` per wake, no promise and no iomux code): ${ratio(ep.idleCpu, ctl.idleCpu)}; the control against socketwatcher on the socket itself: ${ratio(ctl.idleCpu, sw1.idleCpu)}: the kernel's nested epoll wake-up and the second look.`);
+    for (const id of ['iomux-poll-nested', 'iomux-select-nested']) {
+      const x = one[id];
+      if (x && Number.isFinite(x.switches)) L.push(`- ${label(id)}: ${f2(x.switches)} context switches per wake against socketwatcher's ${f2(sw1.switches)}: the waiter thread is woken by the fd, wakes Node's loop (uv_async), and is woken again by the next arm.`);
+    }
+  }
+  const errs = [];
+  for (const n of sizes) for (const id of saved.impls) if (rows[n][id]?.errors.length) errs.push(`- ${fds(n)}, ${label(id)} failed in ${rows[n][id].errors.length} run(s): ${rows[n][id].errors[0]}`);
+  if (errs.length) L.push('', ...errs);
   L.push('', 'CPU is the process\'s own user + system time (process.cpuUsage()) over the measured window divided by the notifications it handled;',
     'each run is a fresh process; latency is the reader\'s CLOCK_MONOTONIC minus the writer\'s stamp. The raw `Epoll` class has no async form and is not listed.',
+    'The idle fds are listening TCP sockets nobody connects to (one fd each, so that 1,000 of them fit below select(2)\'s FD_SETSIZE); each peer watches every fd (socketwatcher: one uv_poll_t per fd; Node net: one net.Socket per fd).',
     'Context switches are voluntary + involuntary ones of all the process\'s threads (process.resourceUsage()) per wake. The control row is not a peer and is left out of the targets.', '');
   return L.join('\n');
 }
 
 function chart(saved, rows) {
-  const bars = (key) => saved.impls.map((id) => ({ name: label(id), value: rows[id][key], color: IMPLS.find((i) => i.id === id)?.color }));
+  const sizes = saved.sizes ?? [1];
   const fmt = (v) => `${v.toFixed(2)} µs`;
-  return panels(
-    [
-      barChart({ title: 'Idle wake-up (a stamp every 2 ms): CPU per wake', xLabel: 'µs of CPU per wake-up (lower is better)', bars: bars('idleCpu'), format: fmt, height: 260 }),
-      barChart({ title: 'Always ready (ping-pong): CPU per event', xLabel: 'µs of CPU per event (lower is better)', bars: bars('pingCpu'), format: fmt, height: 260 }),
-    ],
-    { columns: 2, title: 'bench:notify — readiness notification', footer: `${saved.machine.date}, ${saved.machine.cpu}, ${saved.machine.cores} cores, Node ${saved.machine.node}, load ${saved.machine.load}` },
-  );
+  const bars = (n, key, ids) => ids.filter((id) => rows[n][id]).map((id) => ({ name: label(id), value: rows[n][id][key], color: IMPLS.find((i) => i.id === id)?.color }));
+  const one = sizes.includes(1) ? 1 : sizes[0];
+  const charts = sizes.map((n) => barChart({ title: `Idle wake-up, ${fds(n)} watched: CPU per wake`, xLabel: 'µs of CPU per wake-up (lower is better)', bars: bars(n, 'idleCpu', saved.impls), format: fmt, width: 640 }));
+  charts.push(barChart({ title: 'Always ready (ping-pong, 1 fd): CPU per event', xLabel: 'µs of CPU per event (lower is better)', bars: bars(one, 'pingCpu', saved.impls), format: fmt, width: 640 }));
+  // panels() lays out equal cells: pad each chart to the tallest.
+  const h = Math.max(...charts.map((c) => Number(/height="([\d.]+)"/.exec(c)[1])));
+  const padded = charts.map((c) => c.replace(/height="([\d.]+)"/, `height="${h}"`).replace(/viewBox="0 0 ([\d.]+) ([\d.]+)"/, `viewBox="0 0 $1 ${h}"`));
+  return panels(padded, { columns: 2, title: 'bench:notify — readiness notification', footer: `${saved.machine.date}, ${saved.machine.cpu}, ${saved.machine.cores} cores, Node ${saved.machine.node}, load ${saved.machine.load}` });
 }
 
 // Last, so that every const above is initialised before parent() or worker() runs.
 if (argv[0] === '--worker') {
-  worker(argv[1], argv[2], Number(argv[3]), Number(argv[4]), argv[5], argv[6]).catch((err) => {
+  worker(argv[1], argv[2], Number(argv[3]), Number(argv[4]), argv[5], argv[6], Number(argv[7] ?? 1)).catch((err) => {
     process.stderr.write(`${err.stack}\n`);
     process.exit(1);
   });
