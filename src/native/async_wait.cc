@@ -50,6 +50,7 @@ struct AsyncEngine {
   uint32_t arm_gen = 0;      // bumped by every arm (and Looked())
   uint32_t empty_wakes = 0;  // direct wake-ups of this wait whose look found nothing
   int deferred_err = 0;      // a failure of AfterChange, for the pending wait
+  bool look_soon = false;    // a zero-timeout look is due on the next loop turn (see Start)
   const char* deferred_syscall = nullptr;
   int handles_open = 0;      // keep and watch, until their close callbacks ran
   // kReadinessFd without an fd watch (Instance::fd_watch off when it was
@@ -166,6 +167,14 @@ struct AsyncEngine {
       if (e->armed && e->source() && !e->closing) {
         Scope scope(e->env);
         e->Call(-err, e->deferred_syscall);
+      }
+    }
+    if (e->look_soon) {
+      e->look_soon = false;
+      if (e->armed && e->source() && !e->closing) {
+        Scope scope(e->env);
+        int n = e->source()->CollectNow();
+        if (n != 0) return e->Call(n);
       }
     }
     uint32_t seq;
@@ -364,12 +373,16 @@ struct AsyncEngine {
     if (legacy_ready) return {};
     AsyncSource* src = source();
     if (!threaded()) {
+      errno = 0;
+      sys::fd_t rfd = src->ReadinessFd();  // made now if it is made lazily (io_uring's eventfd)
+      if (rfd < 0) return {errno ? errno : EBADF, src->ErrorSyscall()};
       int err = 0;
-      watch = LoopWatchFd(env, src->ReadinessFd(), OnReadable, this, &err);
+      watch = LoopWatchFd(env, rfd, OnReadable, this, &err);
       if (!watch) return {err, "uv_poll_init"};
       handles_open++;
     } else {
       if (fd_thread) {
+        errno = 0;
         watch_fd = src->ReadinessFd();  // made now if it is made lazily (io_uring's eventfd)
         // poll(2) would skip a negative fd and wait forever
         if (watch_fd < 0) return {errno ? errno : EBADF, src->ErrorSyscall()};
@@ -413,9 +426,17 @@ struct AsyncEngine {
       return direct.StartAll();
     }
     if (mode == Mode::kDirect) direct.StopAll();
+    bool made = !legacy_ready;
     r = EnsureLegacy();
     if (r.err) return r;
     mode = Mode::kLegacy;
+    // What became ready before the readiness fd existed, or while the other way
+    // was watching, may never signal it (io_uring's eventfd counts only
+    // completions after its registration): one look on the next loop turn.
+    if (made || was == Mode::kDirect) {
+      look_soon = true;
+      LoopSignal(keep);
+    }
     if (threaded()) {
       if (!armed || was != Mode::kLegacy) Post(seq);  // a pending wait's thread already has it
     } else if (!polling) {
@@ -440,20 +461,30 @@ struct AsyncEngine {
       LoopStop(w->edge);  // nobody waits: until the next arm
       return;
     }
+    // A watch whose fd was closed behind the selector's back (or whose number
+    // now names another file) is what keeps that file open and awake: the
+    // other ways serve this set until it changes, and the file is let go, so
+    // the backend sees what it would have seen without us (one fstat per wake).
+    if (e->direct.Stale(w)) return e->FallBack();
     Scope scope(e->env);
     int n = src->CollectNow();
     if (n != 0) {
       e->Call(n);
       return;
     }
-    // Nothing after all. Usually a reader that got there first (Node's own
-    // handle on the same socket); but if the number now names another file,
-    // or the backend keeps disagreeing with the watch, the other ways serve
-    // this set until it changes.
-    if (!e->direct.Stale(w) && ++e->empty_wakes < kEmptyDirectWakesBeforeFallback) return;
-    e->Refuse(src->RegistryGen());
-    WatchResult r = e->Start();
-    if (r.err) e->Call(-r.err, r.syscall);
+    // Nothing after all: usually a reader that got there first (Node's own
+    // handle on the same socket). A watch that keeps disagreeing with the
+    // backend must not spin the loop.
+    if (++e->empty_wakes >= kEmptyDirectWakesBeforeFallback) e->FallBack();
+  }
+
+  void FallBack() {
+    Refuse(source()->RegistryGen());
+    WatchResult r = Start();
+    if (r.err) {
+      Scope scope(env);
+      Call(-r.err, r.syscall);
+    }
   }
 };
 
