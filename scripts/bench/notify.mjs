@@ -12,6 +12,9 @@
 //              nobody connects to (one fd each, so all stay below FD_SETSIZE).
 //   pingpong   always ready: write a byte on one end of a socketpair, wait until
 //              the other end is readable, read it, repeat (events/s, CPU per event).
+//   churn      iomux only: with a wait pending over 1 or 63 idle fds, register one
+//              more, let Node's loop turn, unregister it, turn again (CPU per
+//              cycle beyond the bare loop turns): what a watch costs to make.
 // Implementations: iomux's EpollSelector, UringSelector, PollSelector and SelectSelector
 // (selectAsync()), each twice: as shipped (direct watching of each fd up to 64
 // fds) and with IOMUX_DIRECT_MAX=0 (the nested epoll fd, ring eventfd or waiter
@@ -60,6 +63,10 @@ const IMPLS = [
   // one epoll_wait(…, 0) per wake (iomux's raw Epoll) -- what EpollSelector's
   // selectAsync() does in the kernel, without its promise and callback.
   { id: 'control-nested', label: 'control: uv_poll on an epoll fd + epoll_wait(0)', color: '#7f7f7f', control: true, sizes: [1] },
+  // Not a peer either: socketwatcher's uv_poll on the fd, each wake resolving a
+  // promise that an async loop awaits -- what any promise-returning wait pays
+  // in JS, with no syscall and no iomux code.
+  { id: 'control-promise', label: 'control: socketwatcher + a promise per wake', color: '#bcbd22', control: true, sizes: [1] },
 ];
 const DEFAULT_SIZES = [1, 8, 64, 1000];
 const PERIOD_US = 2000;
@@ -111,6 +118,30 @@ function watchers(peerDirs) {
       return () => ep.close();
     },
     socketwatcher,
+    'control-promise': (fds, onReadable) => {
+      const { SocketWatcher } = peer('socketwatcher');
+      const w = new SocketWatcher();
+      let wake = null;
+      w.callback = () => {
+        if (!wake) return;
+        const r = wake;
+        wake = null;
+        r([fds[0]]);
+      };
+      w.set(fds[0], true, false);
+      w.start();
+      let running = true;
+      (async () => {
+        while (running) {
+          const ready = await new Promise((r) => (wake = r));
+          if (ready.length > 0) onReadable();
+        }
+      })();
+      return () => {
+        running = false;
+        w.stop();
+      };
+    },
     'control-nested': (fds, onReadable) => {
       const ep = new io.Epoll();
       for (const fd of fds) ep.register(fd, io.EPOLLIN);
@@ -194,6 +225,46 @@ async function worker(impl, scenario, measureMs, warmMs, writerExe, peerDirs, se
     // how many times something had to be woken per wake-up.
     const switches = r1.voluntaryContextSwitches - r0.voluntaryContextSwitches + (r1.involuntaryContextSwitches - r0.involuntaryContextSwitches);
     result = { events, wallMs: wall, cpuUs: cpu.user + cpu.system, cpuPerEventUs: (cpu.user + cpu.system) / events, p50Us: q(0.5), p99Us: q(0.99), stamps: lat.length, switchesPerEvent: switches / events };
+  } else if (scenario === 'churn') {
+    // Registration churn while a wait is pending: register one more fd, let
+    // Node's loop turn (it applies watches there), unregister it, turn again.
+    const classes = { 'iomux-epoll': io.EpollSelector, 'iomux-io_uring': io.UringSelector, 'iomux-poll': io.PollSelector, 'iomux-select': io.SelectSelector };
+    const sel = new classes[impl.replace(/-nested$/, '')]();
+    const keep = [];
+    for (let i = 0; i < setSize; i++) {
+      const l = new io.Socket(io.AF_INET);
+      l.bind(['127.0.0.1', 0]);
+      l.listen(1);
+      keep.push(l);
+      sel.register(l, io.EVENT_READ);
+    }
+    const [x, y] = io.socketpair();
+    const pending = sel.selectAsync();
+    const turn = () => new Promise((r) => setImmediate(r));
+    const cycle = async () => {
+      sel.register(x, io.EVENT_READ);
+      await turn();
+      sel.unregister(x);
+      await turn();
+    };
+    const end0 = performance.now() + warmMs;
+    while (performance.now() < end0) await cycle();
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    let n = 0;
+    while (performance.now() - t0 < measureMs) {
+      await cycle();
+      n++;
+    }
+    const cpu = process.cpuUsage(c0);
+    // The same loop turns without the registrations: what the cycle costs beyond them.
+    const c1 = process.cpuUsage();
+    for (let i = 0; i < n; i++) { await turn(); await turn(); }
+    const base = process.cpuUsage(c1);
+    sel.close();
+    await pending;
+    void y;
+    result = { events: n, wallMs: performance.now() - t0, cpuUs: cpu.user + cpu.system, cpuPerEventUs: (cpu.user + cpu.system - base.user - base.system) / n };
   } else {
     const [a, b] = io.socketpair();
     const fa = a.fileno();
@@ -265,6 +336,8 @@ async function parent() {
   const sizesFlag = cli.values?.sizes ?? cli.sizes;
   const sizes = sizesFlag ? String(sizesFlag).split(',').map(Number) : quick ? [1, 64] : DEFAULT_SIZES;
   if (sizes.some((n) => !Number.isInteger(n) || n < 1 || n > 1000)) throw new Error(`--sizes takes integers from 1 to 1000, not ${sizesFlag}`);
+  const churnSizes = [1, 63].filter((n) => n <= Math.max(...sizes));
+  const churnMs = quick ? 300 : 1000;
   if (!fs.existsSync(path.join(root, 'dist', 'index.js'))) throw new Error('dist/ is missing: run `npm run build:ts` first');
 
   const cc = process.env.CC || 'cc';
@@ -293,16 +366,17 @@ async function parent() {
   const runs = [];
   try {
     for (let r = 0; r < rounds; r++) {
-      const cells = [...sizes.map((n) => ['idle', n]), ['pingpong', 1]];
+      const cells = [...sizes.map((n) => ['idle', n]), ['pingpong', 1], ...churnSizes.map((n) => ['churn', n])];
       for (const [scenario, n] of cells) {
-        const here = impls.filter((i) => !i.sizes || i.sizes.includes(n));
+        const here = impls.filter((i) => (!i.sizes || i.sizes.includes(n)) && (scenario !== 'churn' || i.id.startsWith('iomux-')));
         // Rotate who goes first, so no implementation always follows the same one.
         const order = here.map((_, k) => here[(k + r) % here.length]);
         for (const impl of order) {
-          const ms = scenario === 'idle' ? idleMs : pingMs;
+          const ms = scenario === 'idle' ? idleMs : scenario === 'churn' ? churnMs : pingMs;
           const res = runWorker(impl, scenario, ms, warmMs, writer, peerDir, n);
           runs.push({ round: r, scenario, size: n, impl: impl.id, ...res });
-          process.stderr.write(`round ${r + 1}/${rounds} ${scenario.padEnd(8)} ${String(n).padStart(4)} fds ${impl.id.padEnd(22)} ${res.error ? `error: ${res.error}` : `${res.cpuPerEventUs.toFixed(2)} us CPU/event${scenario === 'idle' ? `, p50 ${res.p50Us.toFixed(0)} us, p99 ${res.p99Us.toFixed(0)} us, ${res.switchesPerEvent.toFixed(2)} switches` : `, ${Math.round(res.perSec)} events/s`}`}\n`);
+          const what = scenario === 'idle' ? `, p50 ${res.p50Us?.toFixed(0)} us, p99 ${res.p99Us?.toFixed(0)} us, ${res.switchesPerEvent?.toFixed(2)} switches` : scenario === 'churn' ? ' per register + unregister' : `, ${Math.round(res.perSec)} events/s`;
+          process.stderr.write(`round ${r + 1}/${rounds} ${scenario.padEnd(8)} ${String(n).padStart(4)} fds ${impl.id.padEnd(22)} ${res.error ? `error: ${res.error}` : `${res.cpuPerEventUs.toFixed(2)} us CPU/event${what}`}\n`);
         }
       }
     }
@@ -330,13 +404,22 @@ const sizeOf = (r) => r.size ?? 1;
 
 function summarize(saved) {
   const sizes = saved.sizes ?? [1];
-  const rows = {};  // rows[size][id]
+  const rows = {};  // rows[size][id]; churn sizes are their own
+  const churn = [...new Set(saved.runs.filter((r) => r.scenario === 'churn').map(sizeOf))];
+  rows.churn = {};
+  for (const n of churn) {
+    rows.churn[n] = {};
+    for (const id of saved.impls) {
+      const c = saved.runs.filter((r) => r.impl === id && r.scenario === 'churn' && sizeOf(r) === n && !r.error);
+      if (c.length) rows.churn[n][id] = { churnCpu: median(c.map((r) => r.cpuPerEventUs)), cycles: median(c.map((r) => r.events)) };
+    }
+  }
   for (const n of sizes) {
     rows[n] = {};
     for (const id of saved.impls) {
       const idle = saved.runs.filter((r) => r.impl === id && r.scenario === 'idle' && sizeOf(r) === n && !r.error);
       const ping = saved.runs.filter((r) => r.impl === id && r.scenario === 'pingpong' && !r.error);
-      const ran = saved.runs.some((r) => r.impl === id && sizeOf(r) === n);
+      const ran = saved.runs.some((r) => r.impl === id && sizeOf(r) === n && r.scenario !== 'churn');
       if (!ran) continue;
       rows[n][id] = {
         idleCpu: median(idle.map((r) => r.cpuPerEventUs)),
@@ -346,6 +429,7 @@ function summarize(saved) {
         switches: median(idle.map((r) => r.switchesPerEvent).filter(Number.isFinite)),
         pingRate: median(ping.map((r) => r.perSec)),
         pingCpu: median(ping.map((r) => r.cpuPerEventUs)),
+        churnCpu: median(saved.runs.filter((r) => r.impl === id && r.scenario === 'churn' && sizeOf(r) === n && !r.error).map((r) => r.cpuPerEventUs)),
         errors: saved.runs.filter((r) => r.impl === id && sizeOf(r) === n && r.error).map((r) => r.error),
       };
     }
@@ -399,6 +483,21 @@ function report(saved, rows) {
     L.push(`| ${label(id)} | ${int(x.pingRate)} | ${f2(x.pingCpu)} | ${ratio(x.pingCpu, sw1?.pingCpu)} |`);
   }
 
+  const churnSizes = Object.keys(rows.churn ?? {}).map(Number).sort((x, y) => x - y);
+  if (churnSizes.length) {
+    L.push('', '## What direct watching costs a registration: register one more fd while a wait is pending, let the loop turn, unregister it, turn again', '');
+    L.push(`CPU per register + unregister (µs), beyond the two loop turns themselves; with ${churnSizes.map((n) => fds(n)).join(' and ')} registered beside it.`, '');
+    L.push(`| selector | ${churnSizes.map((n) => `${fds(n)}: as shipped | nested | ×`).join(' | ')} |`);
+    L.push(`|---|${churnSizes.map(() => '--:|--:|--:').join('|')}|`);
+    for (const sel of SELECTORS) {
+      const cells = churnSizes.map((n) => {
+        const a = rows.churn[n][sel.id]?.churnCpu;
+        const b = rows.churn[n][`${sel.id}-nested`]?.churnCpu;
+        return `${f2(a)} | ${f2(b)} | ${ratio(a, b)}`;
+      });
+      if (rows.churn[churnSizes[0]][sel.id]) L.push(`| ${sel.label} | ${cells.join(' | ')} |`);
+    }
+  }
   L.push('', '## Targets (medians; ratios within this run)', '');
   const t = (ok) => (ok ? 'met' : '**missed**');
   const shipped = SELECTORS.map((i) => i.id).filter((id) => saved.impls.includes(id));
@@ -434,6 +533,12 @@ function report(saved, rows) {
 
   const ctl = one['control-nested'];
   const ep = one['iomux-epoll-nested'];
+  const cp = one['control-promise'];
+  if (cp && sw1) {
+    L.push('', '## What direct watching is made of (1 fd)', '');
+    L.push(`- The promise: socketwatcher with each wake resolving a promise that an async loop awaits (no syscall, no iomux code) costs ${ratio(cp.idleCpu, sw1.idleCpu)} socketwatcher's CPU per wake (${f2(cp.idleCpu)} against ${f2(sw1.idleCpu)} µs).`);
+    for (const id of shipped) if (one[id]) L.push(`- ${label(id)}: ${ratio(one[id].idleCpu, cp.idleCpu)} that control (${f2(one[id].idleCpu)} µs): one zero-timeout call of its syscall per wake (the backend's own answer), iomux's native callback and its JS (the key lookup, the result array).`);
+  }
   if (ctl && sw1) {
     L.push('', '## What the nested way is made of (1 fd)', '');
     if (ep) L.push(`- EpollSelector nested against the control (socketwatcher's uv_poll on an epoll fd holding the socket, plus one \`epoll_wait(…, 0)\` per wake, no promise and no iomux code): ${ratio(ep.idleCpu, ctl.idleCpu)}; the control against socketwatcher on the socket itself: ${ratio(ctl.idleCpu, sw1.idleCpu)}: the kernel's nested epoll wake-up and the second look.`);

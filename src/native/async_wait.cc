@@ -32,6 +32,10 @@ constexpr uint32_t kUnarmedWakesBeforeStop = 2;
 // are rarer than this per wait.
 constexpr uint32_t kEmptyDirectWakesBeforeFallback = 64;
 
+// How often a direct watch that keeps delivering checks that its fd still
+// names the file it was made on (see OnDirect).
+constexpr uint64_t kStaleCheckNs = 20000000;
+
 enum class Mode : uint8_t { kNone, kDirect, kLegacy };
 
 struct AsyncEngine {
@@ -464,8 +468,14 @@ struct AsyncEngine {
     // A watch whose fd was closed behind the selector's back (or whose number
     // now names another file) is what keeps that file open and awake: the
     // other ways serve this set until it changes, and the file is let go, so
-    // the backend sees what it would have seen without us (one fstat per wake).
-    if (e->direct.Stale(w)) return e->FallBack();
+    // the backend sees what it would have seen without us. An fstat is a
+    // syscall (~1 µs here, as much as the look itself), so a busy watch asks
+    // at most every kStaleCheckNs; a wake-up that finds nothing always asks.
+    uint64_t now = LoopNowNs();
+    if (now - w->checked_ns >= kStaleCheckNs) {
+      w->checked_ns = now;
+      if (e->direct.Stale(w)) return e->FallBack();
+    }
     Scope scope(e->env);
     int n = src->CollectNow();
     if (n != 0) {
@@ -475,7 +485,7 @@ struct AsyncEngine {
     // Nothing after all: usually a reader that got there first (Node's own
     // handle on the same socket). A watch that keeps disagreeing with the
     // backend must not spin the loop.
-    if (++e->empty_wakes >= kEmptyDirectWakesBeforeFallback) e->FallBack();
+    if (e->direct.Stale(w) || ++e->empty_wakes >= kEmptyDirectWakesBeforeFallback) e->FallBack();
   }
 
   void FallBack() {

@@ -1,6 +1,8 @@
 #include "direct_watch.h"
 
 #include <cerrno>
+#include <cstddef>
+#include <new>
 
 namespace iomux {
 

@@ -46,6 +46,7 @@ struct DirectWatch {
   unsigned events = 0;
   sys::FileId id;       // the file fd named when the watch was made
   LoopEdge* edge = nullptr;
+  uint64_t checked_ns = 0;  // when Stale() last looked (async_wait.cc)
   uint32_t gen = 0;     // the arm that `unarmed` counts from
   uint32_t unarmed = 0; // wake-ups with no wait armed since then
   bool keep = false;    // Sync's mark
