@@ -1,5 +1,6 @@
 #include "async_wait.h"
 
+#include <new>
 #include <system_error>
 
 #include "errors.h"
@@ -266,6 +267,9 @@ struct AsyncEngine {
       }
       if (stop) return;
       if (gen != cancel_gen) continue;  // cancelled (maybe re-armed: the loop picks the new job)
+      // Re-armed while this wait ran (a wait settled by a look of the JS
+      // thread's, then armed again): serve the new one, whose result this is not.
+      if (job_seq != s) continue;
       job = false;
       posted = true;
       post_seq = s;
@@ -418,7 +422,16 @@ struct AsyncEngine {
 
   // Starts the armed wait (seq) the way the set asks for now, leaving the
   // other way stopped. On an error nothing is started.
+  // Never throws: it runs inside libuv callbacks too (FallBack), where an
+  // exception could not be caught.
   WatchResult Start() {
+    try {
+      return StartWay();
+    } catch (const std::bad_alloc&) {
+      return {ENOMEM, "malloc"};
+    }
+  }
+  WatchResult StartWay() {
     Mode was = mode;
     bool use_direct = false;
     WatchResult r = ChooseDirect(&use_direct);
@@ -485,12 +498,16 @@ struct AsyncEngine {
     // Nothing after all: usually a reader that got there first (Node's own
     // handle on the same socket). A watch that keeps disagreeing with the
     // backend must not spin the loop.
-    if (e->direct.Stale(w) || ++e->empty_wakes >= kEmptyDirectWakesBeforeFallback) e->FallBack();
+    if (e->direct.Stale(w) || ++e->empty_wakes >= kEmptyDirectWakesBeforeFallback) return e->FallBack();
+    // libuv stops a watch whose fd reported an error (POLLERR); someone else
+    // took it, so the watch goes on.
+    if (!LoopActive(w->edge))
+      if (int err = LoopStartFor(w->edge, w->events)) e->Call(err, "uv_poll_start");
   }
 
   void FallBack() {
     Refuse(source()->RegistryGen());
-    WatchResult r = Start();
+    WatchResult r = Start();  // never throws (see Start)
     if (r.err) {
       Scope scope(env);
       Call(-r.err, r.syscall);
@@ -595,6 +612,11 @@ void AsyncWait::AfterChange(napi_env env) {
   }
   // A pending wait follows the set at once, changing ways if it crossed direct_max.
   WatchResult r = e->Start();
+  if (r.err == 0) return;
+  // Watches that cannot be made (the fd limit) must not fail a wait the other
+  // ways serve: this set waits their way until it changes.
+  e->Refuse(source_->RegistryGen());
+  r = e->Start();
   if (r.err == 0) return;
   // Not from inside register(): the wait fails on the next loop turn.
   e->deferred_err = r.err;

@@ -6,9 +6,14 @@
 
 namespace iomux {
 
+// Duplicates are numbered from here when the fd limit allows: the low numbers
+// stay for the caller's own fds, which select(2) needs below FD_SETSIZE.
+constexpr int kDupFloor = 1024;
+
 WatchResult DirectWatches::Sync(napi_env env, const std::vector<WatchSpec>& want, bool create) {
   for (DirectWatch* w : watches_) w->keep = false;
   std::vector<const WatchSpec*> missing;
+  WatchResult failed;
   for (const WatchSpec& spec : want) {
     DirectWatch* found = nullptr;
     for (DirectWatch* w : watches_)
@@ -24,7 +29,8 @@ WatchResult DirectWatches::Sync(napi_env env, const std::vector<WatchSpec>& want
     if (found->events != spec.events) {
       found->events = spec.events;
       if (LoopActive(found->edge))
-        if (int r = LoopStartFor(found->edge, spec.events)) return {-r, "uv_poll_start"};
+        if (int r = LoopStartFor(found->edge, spec.events))
+          if (!failed.err) failed = {-r, "uv_poll_start"};
     }
   }
   // Closed first: their duplicates are released before new ones are made.
@@ -34,6 +40,7 @@ WatchResult DirectWatches::Sync(napi_env env, const std::vector<WatchSpec>& want
     watches_.erase(watches_.begin() + ptrdiff_t(i));
     Close(w);
   }
+  if (failed.err) return failed;
   if (create)
     for (const WatchSpec* spec : missing) {
       WatchResult r = Make(env, *spec);
@@ -53,7 +60,7 @@ WatchResult DirectWatches::Make(napi_env env, const WatchSpec& spec) {
     delete w;
     return {kUnwatchable, nullptr};
   }
-  w->dup = sys::Dup(spec.fd);
+  w->dup = sys::DupAbove(spec.fd, kDupFloor);
   if (w->dup < 0) {
     int err = errno;
     delete w;

@@ -309,6 +309,8 @@ long RecvMsg(fd_t, IoBuf, void*, size_t, int, std::vector<Ancillary>*, int*, soc
 // WSADuplicateSocket into our own process, then a socket from that description.
 int GetFileId(fd_t, FileId*) { return ENOSYS; }  // no direct watching on Windows (loop_napi.cc)
 
+fd_t DupAbove(fd_t fd, int) { return Dup(fd); }
+
 fd_t Dup(fd_t fd) {
   WSAPROTOCOL_INFOW info;
   if (WSADuplicateSocketW(SOCKET(fd), GetCurrentProcessId(), &info) != 0) return Fail();
