@@ -559,6 +559,13 @@ void AsyncWait::Arm(napi_env env, napi_value callback, uint32_t seq) {
   e->unarmed_wakes = 0;
   e->deferred_err = 0;
   WatchResult r = e->Start();
+  if (r.err) {
+    // Watches that cannot be made (the fd limit: a duplicate is an fd) must not
+    // fail a wait the other ways can serve: this set waits their way until it
+    // changes. Only if they fail too does the wait.
+    e->Refuse(source_->RegistryGen());
+    r = e->Start();
+  }
   if (r.err) ThrowSystemError(Napi::Env(env), r.err, r.syscall);
   e->armed = true;
   armed_at_ns_ = LoopNowNs();
