@@ -5,6 +5,7 @@
 // Linux only: the Windows build has no libuv fd watch (NO_DIRECT_WATCH), and
 // the checks read /proc/self.
 import { execFile, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { once } from 'node:events';
@@ -128,6 +129,12 @@ for (const [name, Cls, clsName] of BACKENDS) describe.skipIf(!!SKIP || !!backend
       // Consumed: not reported again.
       expect(await sel.selectAsync(30)).toEqual([]);
     };
+    const fdCount = () => fs.readdirSync('/proc/self/fd').length;
+    let p0 = sel.selectAsync(5000);
+    await sleep(5);
+    const fdsDirect = fdCount();
+    pairs[0][1].send(Buffer.from('x'));
+    await ping(0, p0);
     for (const round of [0, 1, 2]) {
       // Up: pending, an event on a watched fd, then the (limit+1)-th fd registered in the same turn.
       let p = sel.selectAsync(5000);
@@ -161,6 +168,13 @@ for (const [name, Cls, clsName] of BACKENDS) describe.skipIf(!!SKIP || !!backend
       expect(pairs[limit][0].recv(10)).toEqual(Buffer.from('x'));
       void round;
     }
+    // Back at the limit, watched directly again: the nested way's waiter thread
+    // and wake-up pipe are gone (io_uring keeps its ring's eventfd, one fd).
+    p0 = sel.selectAsync(5000);
+    await sleep(5);
+    expect(fdCount() - fdsDirect).toBe(name === 'io_uring' ? 1 : 0);
+    pairs[0][1].send(Buffer.from('x'));
+    await ping(0, p0);
   });
 
 });

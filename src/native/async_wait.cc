@@ -407,6 +407,19 @@ struct AsyncEngine {
     return {};
   }
 
+  // Back to direct watching, the waiter thread and its wake-up pipe go: a set
+  // that shrank below direct_max holds no fd or thread it no longer uses. (The
+  // readiness fd's watch holds neither and stays.)
+  void ReleaseThread() {
+    if (!legacy_ready || !threaded() || fd_thread) return;
+    StopThread();
+    sys::CloseWake(&wake);
+    std::lock_guard<std::mutex> g(mu);
+    stop = job = in_wait = posted = wake_pending = false;
+    snap_gen = 0;  // the next thread snapshots afresh
+    legacy_ready = false;
+  }
+
   void StopLegacy() {
     if (!legacy_ready) return;
     if (threaded()) {
@@ -438,6 +451,7 @@ struct AsyncEngine {
     if (r.err) return r;
     if (use_direct) {
       if (mode == Mode::kLegacy) StopLegacy();
+      ReleaseThread();
       mode = Mode::kDirect;
       empty_wakes = 0;
       return direct.StartAll();
