@@ -242,7 +242,8 @@ for (const way of WAYS) for (const [name, Cls] of BACKENDS) describe.skipIf(!!SK
 
 // The fd limit met while the watches are made: the wait goes the nested way,
 // and fails with a clear error only when that needs an fd too; the selector
-// stays usable. In a child with `ulimit -n 48`.
+// stays usable. In a child with `ulimit -n 1100` (duplicates are numbered from
+// 1,024 up: every number is taken) and, for the nested way, `ulimit -n 48`.
 describe.skipIf(!!SKIP)(`direct watching at the fd limit${SKIP ? ` (skipped: ${SKIP})` : ''}`, () => {
   for (const [name, , clsName] of BACKENDS) for (const way of WAYS) it.skipIf(!!backendMissing(name))(wayTitle(backendTitle(`${name}: out of fds, a wait goes the nested way, or fails with a SystemError naming the syscall when that needs an fd too; the selector stays usable`, name), way), async () => {
     const script = `
@@ -270,7 +271,7 @@ describe.skipIf(!!SKIP)(`direct watching at the fd limit${SKIP ? ` (skipped: ${S
       })().catch((e) => { console.log(JSON.stringify({ crash: String(e && e.stack) })); });
     `;
     const res = await new Promise<{ out: string; err: string }>((resolve) => {
-      execFile('sh', ['-c', 'ulimit -n 48 && exec "$0" -e "$1"', process.execPath, script], {
+      execFile('sh', ['-c', `ulimit -n ${way === 'direct' ? 1100 : 48} && exec "$0" -e "$1"`, process.execPath, script], {
         encoding: 'utf8', timeout: 30000 * TIME_SCALE, env: { ...process.env, IOMUX_DIRECT_MAX: way === 'direct' ? '64' : '0' },
       }, (_e, out, err) => resolve({ out, err }));
     });
@@ -290,5 +291,42 @@ describe.skipIf(!!SKIP)(`direct watching at the fd limit${SKIP ? ` (skipped: ${S
     expect(out.selectAfter).toBe(0);
     expect(out.selectReady).toBe(1);
     expect(out.second).toBe(1);
+  });
+
+  // Duplicates never take the low numbers: under a limit of 1,024 or less
+  // there is no room for them, and every wait goes the nested way.
+  for (const [name, , clsName] of BACKENDS) it.skipIf(!!backendMissing(name))(backendTitle(`${name}: under ulimit -n 256 no duplicate is made (the low numbers stay the application's); waits go the nested way with the same results`, name), async () => {
+    const script = `
+      const fs = require('fs');
+      const io = require(${JSON.stringify(root)});
+      const target = (fd) => { try { return fs.readlinkSync('/proc/self/fd/' + fd); } catch { return ''; } };
+      (async () => {
+        const sel = new io.${clsName}();
+        const [a, b] = io.socketpair();
+        const key = sel.register(a, io.EVENT_READ, 'a');
+        const out = { results: [] };
+        for (let i = 0; i < 3; i++) {
+          const p = sel.selectAsync(2000);
+          await new Promise((r) => setTimeout(r, 20));
+          const file = target(a.fileno());
+          out.sameFile = fs.readdirSync('/proc/self/fd').filter((n) => Number(n) !== a.fileno() && target(n) === file).length;
+          b.send(Buffer.from('x'));
+          const r = await p;
+          out.results.push(r.map(([k, m]) => [k.data, m]));
+          a.recv(1);
+        }
+        sel.close();
+        console.log(JSON.stringify(out));
+      })().catch((e) => { console.log(JSON.stringify({ crash: String(e && e.stack) })); });
+    `;
+    const res = await new Promise<{ out: string; err: string }>((resolve) => {
+      execFile('sh', ['-c', 'ulimit -n 256 && exec "$0" -e "$1"', process.execPath, script], {
+        encoding: 'utf8', timeout: 30000 * TIME_SCALE, env: { ...process.env, IOMUX_DIRECT_MAX: '64' },
+      }, (_e, out, err) => resolve({ out, err }));
+    });
+    const out = JSON.parse(res.out.trim().split('\n').pop() ?? '{}') as Record<string, unknown>;
+    expect(out.crash, res.err).toBeUndefined();
+    expect(out.sameFile).toBe(0);
+    expect(out.results).toEqual([[['a', EVENT_READ]], [['a', EVENT_READ]], [['a', EVENT_READ]]]);
   });
 });

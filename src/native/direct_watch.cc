@@ -6,8 +6,11 @@
 
 namespace iomux {
 
-// Duplicates are numbered from here when the fd limit allows: the low numbers
-// stay for the caller's own fds, which select(2) needs below FD_SETSIZE.
+// Duplicates are numbered from here, never below: the low numbers stay the
+// application's (and free for select(2), which needs them below FD_SETSIZE).
+// A duplicate taking one of them could make the application's own accept()
+// or open() fail with EMFILE where it would have succeeded, and at the limit
+// the wait would flap between ways as such fds come and go.
 constexpr int kDupFloor = 1024;
 
 WatchResult DirectWatches::Sync(napi_env env, const std::vector<WatchSpec>& want, bool create) {
@@ -64,7 +67,8 @@ WatchResult DirectWatches::Make(napi_env env, const WatchSpec& spec) {
   if (w->dup < 0) {
     int err = errno;
     delete w;
-    if (err == EBADF) return {kUnwatchable, nullptr};
+    // EINVAL: the fd limit leaves no number from kDupFloor up; EBADF: closed.
+    if (err == EBADF || err == EINVAL) return {kUnwatchable, nullptr};
     return {err, "dup"};  // EMFILE, ENFILE: the process's or the system's fd limit
   }
   // uv_poll_init makes the file non-blocking, and the file is the caller's:

@@ -99,7 +99,8 @@ int GetSockName(fd_t fd, sockaddr* addr, socklen_t* len);
 
 // A new fd for the same open socket, close-on-exec.
 fd_t Dup(fd_t fd);
-// The same, numbered from `floor` up when the fd limit allows (else the lowest free).
+// The same, numbered from `floor` up; EINVAL when the fd limit is at or below
+// `floor`, EMFILE when no number from `floor` up is free.
 fd_t DupAbove(fd_t fd, int floor);
 // Which open file an fd refers to now (device and inode), to notice an fd that
 // was closed and its number reused; 0 or an errno (ENOSYS on Windows).

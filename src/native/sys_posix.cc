@@ -221,9 +221,8 @@ long RecvMsg(fd_t fd, IoBuf buf, void* control, size_t controllen, int flags, st
 fd_t Dup(fd_t fd) { return fcntl(int(fd), F_DUPFD_CLOEXEC, 0); }
 
 fd_t DupAbove(fd_t fd, int floor) {
-  int r = fcntl(int(fd), F_DUPFD_CLOEXEC, floor);
-  if (r < 0 && errno == EINVAL) r = fcntl(int(fd), F_DUPFD_CLOEXEC, 0);  // floor >= RLIMIT_NOFILE
-  return r;
+  // EINVAL: floor >= RLIMIT_NOFILE; EMFILE: no free number from floor up.
+  return fcntl(int(fd), F_DUPFD_CLOEXEC, floor);
 }
 
 int GetFileId(fd_t fd, FileId* out) {
