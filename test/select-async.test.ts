@@ -719,6 +719,14 @@ describe.skipIf(process.platform !== 'linux')('selectAsync, direct watching: the
     return found;
   }
   const turn = () => new Promise<void>((r) => setImmediate(r));
+  /** Waits until `ok()` (libuv applies a watch's start or stop in a later poll phase: slow under qemu). */
+  async function until(ok: () => boolean, what: string): Promise<void> {
+    const end = performance.now() + 2000 * TIME_SCALE;
+    while (!ok()) {
+      if (performance.now() > end) throw new Error(`timed out waiting until ${what}`);
+      await sleep(5);
+    }
+  }
 
   for (const [name, Cls] of BACKENDS) it.skipIf(!!backendMissing(name))(backendTitle(`${name}: a duplicate of the fd is watched while waits keep coming, stopped when they stop, closed by unregister()`, name), async () => {
     const sel: BaseSelector<string> = new Cls<string>();
@@ -728,7 +736,7 @@ describe.skipIf(process.platform !== 'linux')('selectAsync, direct watching: the
       const own = name === 'epoll' ? (sel as EpollSelector<string>).fileno() : -1;
       expect(watchedDuplicates(a.fileno(), own)).toEqual([]); // no wait yet
       const p = sel.selectAsync(null);
-      await sleep(5); // libuv applies the watch in its next poll phase
+      await until(() => watchedDuplicates(a.fileno(), own).length > 0, 'the duplicate is in Node\'s epoll');
       const dups = watchedDuplicates(a.fileno(), own);
       expect(dups).toHaveLength(1);
       expect(dups[0]).toBeGreaterThanOrEqual(1024); // never one of the low numbers, which are the application's
@@ -744,7 +752,7 @@ describe.skipIf(process.platform !== 'linux')('selectAsync, direct watching: the
       expect(watchedDuplicates(a.fileno(), own)).toEqual(dups);
       expect(await sel.selectAsync(null)).toEqual([[key, EVENT_READ]]);
       // ...the next ones stop it (the duplicate stays open, out of Node's epoll).
-      await sleep(20);
+      await until(() => watchedDuplicates(a.fileno(), own).length === 0, 'the watch is stopped');
       expect(watchedDuplicates(a.fileno(), own)).toEqual([]);
       expect(target(dups[0])).toBe(target(a.fileno()));
       const cpu0 = process.cpuUsage();
@@ -754,7 +762,7 @@ describe.skipIf(process.platform !== 'linux')('selectAsync, direct watching: the
       expect((used.user + used.system) / 1000).toBeLessThan((performance.now() - t0) / 2);
       expect(a.recv(1)).toEqual(Buffer.from('x'));
       const q = sel.selectAsync(null);
-      await sleep(5);
+      await until(() => watchedDuplicates(a.fileno(), own).length > 0, 'the watch is started again');
       expect(watchedDuplicates(a.fileno(), own)).toEqual(dups);
       b.send(Buffer.from('y'));
       expect(await q).toEqual([[key, EVENT_READ]]);
